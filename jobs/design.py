@@ -1,7 +1,9 @@
 """Turn one weekly series of a dataset into the scaled arrays and prior vectors the model fits.
 
 Scalings follow the seed: media by their maximum over the training weeks, controls by their mean
-absolute value, holidays centred, the target by its training mean. Everything the response
+absolute value, the target by its training mean. Controls and holidays are then centred, and the
+trend runs from -1/2 to 1/2 over the training weeks, so the intercept is the average training
+week and does not trade off against them (the sampler mixes far better). Everything the response
 engine needs to undo them is kept here and saved with the run.
 """
 
@@ -39,7 +41,7 @@ class ModelData:
     other_kind: list[str]
     z_raw: np.ndarray  # (T, O) original units
     z_scale: np.ndarray  # (O,)
-    z_center: np.ndarray  # (O,) subtracted after scaling (holidays: their training mean)
+    z_center: np.ndarray  # (O,) training mean after scaling, subtracted
     fourier_names: list[str]
     priors: dict[str, np.ndarray] = field(default_factory=dict)
     l_max: int = 8
@@ -71,8 +73,8 @@ class ModelData:
 
 
 def trend_index(n_weeks: int, n_train: int, start: int = 0) -> np.ndarray:
-    """Linear trend: 0 at the first training week, 1 at the last."""
-    return (np.arange(start, start + n_weeks, dtype=float)) / max(n_train - 1, 1)
+    """Linear trend: -1/2 at the first training week, 1/2 at the last."""
+    return np.arange(start, start + n_weeks, dtype=float) / max(n_train - 1, 1) - 0.5
 
 
 def fourier_terms(dates: np.ndarray, order: int) -> np.ndarray:
@@ -142,11 +144,11 @@ def build_model_data(ds, frame: pd.DataFrame, cfg: ModelConfig, audience: str = 
     z_scale = np.ones(len(others))
     z_center = np.zeros(len(others))
     for j, kind in enumerate(kinds):
-        if kind == "holiday":
-            z_center[j] = z_raw[:n_train, j].mean()
-        else:
+        if kind != "holiday":
             m = np.abs(z_raw[:n_train, j]).mean()
             z_scale[j] = m if m > 0 else 1.0
+        # centred so that the intercept is the average week, not the week where every control is 0
+        z_center[j] = (z_raw[:n_train, j] / z_scale[j]).mean()
 
     data = ModelData(
         audience=audience,

@@ -145,7 +145,7 @@ def log_run(run_dir: str | Path, tracking_uri: str | None = None, experiment: st
         raise TrackingUnavailable(uri, error.reason, folder) from error.__cause__
 
     from mlflow import MlflowClient
-    from mlflow.entities import Metric, Param, RunTag
+    from mlflow.entities import Metric, Param
 
     with _fast_http():
         try:
