@@ -65,12 +65,11 @@ def build_model(d: ModelData, cfg: ModelConfig) -> pm.Model:
         data = {name: pm.Data(name, vals[name]) for name in DATA_NAMES}
         n_train = d.n_train
 
-        mu = pm.Normal("intercept", mu=1.0 - p.media_share, sigma=p.intercept_sigma)
+        level = pm.Normal("mean_level", mu=1.0, sigma=p.intercept_sigma)
+        mu = pt.zeros_like(data["trend_index"])
         if cfg.trend:
             trend = pm.Normal("trend", mu=0.0, sigma=p.trend_sigma)
             mu = mu + trend * data["trend_index"]
-        else:
-            mu = mu + pt.zeros_like(data["trend_index"])
         if d.fourier_names:
             phi = pm.Normal("seasonality", mu=0.0, sigma=p.seasonality_sigma, dims="fourier_term")
             mu = mu + pt.dot(data["fourier_terms"], phi)
@@ -95,8 +94,11 @@ def build_model(d: ModelData, cfg: ModelConfig) -> pm.Model:
                 e = pt.exp(-lam[None, :] * adstocked)
                 sat = (1.0 - e) / (1.0 + e)
             cpit = pm.LogNormal("cost_per_transaction", mu=data["cpit_mu"], sigma=data["cpit_sigma"], dims="media")
-            beta = data["spend_train"] / (cpit * data["y_scale"] * sat[:n_train].sum(axis=0))
+            total = data["spend_train"] / (cpit * data["y_scale"])
+            beta = total / sat[:n_train].sum(axis=0)
             mu = mu + pt.dot(sat, beta)
+            level = level - total.sum() / n_train
+        mu = mu + pm.Deterministic("intercept", level)
         sigma = pm.HalfNormal("sigma", sigma=p.noise_sigma)
         pm.Normal("y", mu=mu[:n_train], sigma=sigma, observed=data["y_train"])
     return model

@@ -1,0 +1,24 @@
+"""The ``artemis`` command line: one entry point over the training and store commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from jobs import cli as jobs_cli
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="artemis", description="Artemis MMM: marketing mix modelling, local and fast.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    jobs_cli.add_commands(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
