@@ -25,6 +25,7 @@ class SamplerConfig:
     seed: int = 0
     target_accept: float = 0.9
     cores: int | None = None
+    adaptation: str = "diag"
 
 
 @dataclass

@@ -187,7 +187,7 @@ def prior_vectors(data: ModelData, cfg: ModelConfig, overrides: pd.DataFrame | N
     n = data.n_train
     cpit0 = data.spend[:n].sum() / (p.media_share * data.y[:n].sum()) if V else 1.0
     out = {
-        "cpit_mu": np.full(V, np.log(cpit0)),
+        "cpit_mu": np.full(V, np.log(cpit0) + 0.5 * p.cost_per_transaction_sigma**2),
         "cpit_sigma": np.full(V, p.cost_per_transaction_sigma),
         "alpha_mu": np.full(V, p.adstock_decay_mu),
         "alpha_sigma": np.full(V, p.adstock_decay_sigma),

@@ -64,6 +64,7 @@ def sample(d: ModelData, cfg: ModelConfig, progress: ProgressCallback | None = N
         cores=s.cores or min(s.chains, os.cpu_count() or 1),
         seed=s.seed,
         target_accept=s.target_accept,
+        adaptation=s.adaptation,
         progress_bar=progress_bar,
         progress_callback=callback,
         save_warmup=False,
