@@ -1,0 +1,16 @@
+# The two commands of the README, plus the pieces they are made of.
+.PHONY: setup demo test bench-fit
+
+setup:
+	@bash scripts/setup.sh
+
+# Demo data plus a training run on it (until the dashboard lands, this is the main job).
+demo: setup
+	@test -f data/demo/training.csv || .venv/bin/artemis demo-data data/demo
+	.venv/bin/artemis train data/demo --out runs
+
+test: setup
+	.venv/bin/python -m pytest
+
+bench-fit: setup
+	.venv/bin/python bench/fit.py
