@@ -1,0 +1,393 @@
+"""Sync run folders and gold tables from a source into the DuckDB store, incrementally and atomically.
+
+The store file is never written in place: a sync works on a copy and swaps it in with one
+``os.replace`` at the end, so readers only ever see the old or the new store, and a sync killed
+at any point leaves the store exactly as it was (the next one starts over and completes).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterator
+
+import duckdb
+import pyarrow.parquet as pq
+
+from store.schema import CONTRIBUTION_COLUMNS, RESPONSE_COLUMNS, SUMMARY_COLUMNS, migrate
+from store.sources import GOLD, SourceError, open_source
+
+REQUIRED_RUN_FILES = ("manifest.json", "metrics.json", "contributions.parquet", "summary.parquet", "response.parquet")
+TABLE_FILES = {
+    "contributions": ("contributions.parquet", CONTRIBUTION_COLUMNS),
+    "summaries": ("summary.parquet", SUMMARY_COLUMNS),
+    "response_draws": ("response.parquet", RESPONSE_COLUMNS),
+}
+TMP_SUFFIX = ".sync-tmp"
+
+Say = Callable[[str], None]
+
+
+@dataclass
+class SyncReport:
+    source: str
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # run or table -> why
+    gold: list[str] = field(default_factory=list)
+    rows: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    published: bool = False
+
+    def line(self) -> str:
+        return (f"{self.source}: {len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
+                f"{len(self.skipped)} skipped, {len(self.gold)} gold tables; {self.rows:,} rows, "
+                f"{self.bytes / 1e6:,.1f} MB transferred in {self.seconds:.2f} s")
+
+
+class RunError(ValueError):
+    """A run folder that cannot be synced (incomplete, corrupt, wrong schema)."""
+
+
+def _signature(files: dict) -> str:
+    return ";".join(f"{name}={f.signature}" for name, f in sorted(files.items()))
+
+
+def _read_state(store_path: Path, source: str) -> dict[str, tuple[str, str]]:
+    """(item -> (kind, signature)) recorded for this source, read without taking any write lock."""
+    if not store_path.exists():
+        return {}
+    con = duckdb.connect(str(store_path), read_only=True)
+    try:
+        have = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'sync_state'").fetchone()[0]
+        if not have:
+            return {}
+        rows = con.execute("SELECT item, kind, signature FROM sync_state WHERE source = ?", [source]).fetchall()
+    finally:
+        con.close()
+    return {item: (kind, sig) for item, kind, sig in rows}
+
+
+@contextmanager
+def _writer_lock(store_path: Path) -> Iterator[None]:
+    """One sync at a time per store (other syncs wait)."""
+    lock_path = store_path.with_name(store_path.name + ".lock")
+    with open(lock_path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _load_run(source, run_id: str, files: dict, workdir: Path) -> tuple[dict, dict, dict[str, Path], int]:
+    """Fetch and check one run folder; raises RunError naming the file and what is wrong."""
+    missing = [f for f in REQUIRED_RUN_FILES if f not in files]
+    if missing:
+        raise RunError(f"incomplete: missing {', '.join(missing)}")
+    nbytes = 0
+    local: dict[str, Path] = {}
+    for name in (*REQUIRED_RUN_FILES, "config.yaml"):
+        if name in files:
+            local[name] = source.fetch(f"{run_id}/{name}", workdir / run_id / name)
+            nbytes += files[name].size
+    try:
+        manifest = json.loads(local["manifest.json"].read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise RunError(f"manifest.json is not valid JSON ({e})") from None
+    if not isinstance(manifest, dict):
+        raise RunError("manifest.json is not a JSON object")
+    for key in ("run_id", "brand"):
+        if not manifest.get(key):
+            raise RunError(f"manifest.json has no '{key}'")
+    if manifest["run_id"] != run_id:
+        raise RunError(f"manifest.json says run_id {manifest['run_id']!r} but the folder is {run_id!r}")
+    try:
+        metrics = json.loads(local["metrics.json"].read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise RunError(f"metrics.json is not valid JSON ({e})") from None
+    for table, (name, columns) in TABLE_FILES.items():
+        try:
+            schema = pq.read_schema(local[name])
+        except Exception as e:  # pyarrow raises several types for a damaged file
+            raise RunError(f"{name} is not readable Parquet ({e})") from None
+        absent = [c for c in columns if c not in schema.names]
+        if absent:
+            raise RunError(f"{name} lacks column(s) {', '.join(absent)}")
+    return manifest, metrics, local, nbytes
+
+
+def _metric(metrics: dict, *path):
+    value = metrics
+    for key in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _insert_run(con: duckdb.DuckDBPyConnection, source: str, manifest: dict, metrics: dict,
+                local: dict[str, Path], signature: str, nbytes: int) -> int:
+    run_id, brand = manifest["run_id"], str(manifest["brand"])
+    con.execute("BEGIN")
+    try:
+        for table in ("runs", *TABLE_FILES):
+            con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
+        audiences = manifest.get("audience")
+        if isinstance(audiences, str):
+            audiences = [audiences]
+        con.execute(
+            """INSERT INTO runs (run_id, brand, brand_id, status, status_reason, created_at, finished_at, variant,
+                 audiences, target, weeks, train_start, train_end, test_start, test_end, dataset_fingerprint,
+                 code_version, mlflow_run_id, train_mape, train_r2, train_durbin_watson, test_mape, test_r2,
+                 test_durbin_watson, max_rhat, min_ess_bulk, divergences, fit_seconds, manifest, metrics,
+                 config_yaml, source, synced_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [
+                run_id, brand, manifest.get("brand_id"), manifest.get("status"), manifest.get("status_reason"),
+                _ts(manifest.get("created_at")), _ts(manifest.get("finished_at")), manifest.get("variant"),
+                audiences, manifest.get("target"), manifest.get("weeks"), manifest.get("train_start"),
+                manifest.get("train_end"), manifest.get("test_start"), manifest.get("test_end"),
+                manifest.get("dataset_fingerprint"), manifest.get("code_version"),
+                (manifest.get("mlflow") or {}).get("run_id"),
+                _metric(metrics, "train", "mape"), _metric(metrics, "train", "r2"),
+                _metric(metrics, "train", "durbin_watson"), _metric(metrics, "test", "mape"),
+                _metric(metrics, "test", "r2"), _metric(metrics, "test", "durbin_watson"),
+                _metric(metrics, "max_rhat"), _metric(metrics, "min_ess_bulk"), _metric(metrics, "divergences"),
+                _metric(metrics, "fit_seconds"), json.dumps(manifest), json.dumps(metrics),
+                local["config.yaml"].read_text() if "config.yaml" in local else None,
+                source, datetime.now(timezone.utc).replace(tzinfo=None),
+            ],
+        )
+        rows = 0
+        for table, (name, columns) in TABLE_FILES.items():
+            cols = ", ".join(f'"{c}"' for c in columns)
+            n = con.execute(
+                f"INSERT INTO {table} (run_id, brand, {cols}) SELECT ?, ?, {cols} FROM read_parquet(?)",
+                [run_id, brand, str(local[name])],
+            ).fetchone()[0]
+            rows += int(n)
+        _record(con, source, run_id, "run", signature, rows, nbytes)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return rows
+
+
+def _ts(value):
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(timezone.utc).replace(tzinfo=None)
+    except ValueError:
+        return None
+
+
+def _record(con, source: str, item: str, kind: str, signature: str, rows: int | None, nbytes: int | None) -> None:
+    con.execute(
+        "INSERT OR REPLACE INTO sync_state VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [source, item, kind, signature, rows, nbytes, datetime.now(timezone.utc).replace(tzinfo=None)],
+    )
+
+
+def _sync_gold(con, source, table: str, files: dict, workdir: Path) -> tuple[int, int]:
+    """Replace ``gold.<table>`` with the source's Parquet files or Delta table."""
+    if not table.replace("_", "").isalnum():
+        raise RunError(f"gold table name {table!r} must be letters, digits and underscores")
+    is_delta = any(p.startswith("_delta_log/") for p in files)
+    nbytes = sum(f.size for f in files.values())
+    if is_delta:
+        import deltalake
+
+        local_root = workdir / GOLD / table
+        for rel in files:
+            path = source.fetch(f"{GOLD}/{table}/{rel}", local_root / rel)
+            if path != local_root / rel:
+                local_root = path.parents[len(Path(rel).parts) - 1]
+        try:
+            arrow = deltalake.DeltaTable(str(local_root)).to_pyarrow_table()
+        except Exception as e:
+            raise RunError(f"Delta table {table} is not readable ({e})") from None
+        con.register("_gold_arrow", arrow)
+        con.execute(f'CREATE OR REPLACE TABLE gold."{table}" AS SELECT * FROM _gold_arrow')
+        con.unregister("_gold_arrow")
+        fmt = "delta"
+    else:
+        parquet = [rel for rel in files if rel.endswith(".parquet")]
+        if not parquet:
+            raise RunError(f"gold table {table} has no Parquet files")
+        paths = [str(source.fetch(f"{GOLD}/{table}/{rel}", workdir / GOLD / table / rel)) for rel in sorted(parquet)]
+        try:
+            con.execute(f'CREATE OR REPLACE TABLE gold."{table}" AS SELECT * FROM read_parquet(?, union_by_name = true)', [paths])
+        except duckdb.Error as e:
+            raise RunError(f"gold table {table} is not readable Parquet ({e})") from None
+        fmt = "parquet"
+    rows = con.execute(f'SELECT count(*) FROM gold."{table}"').fetchone()[0]
+    con.execute("INSERT OR REPLACE INTO gold_tables VALUES (?, ?, ?, ?, current_timestamp)", [table, source.uri, fmt, rows])
+    return int(rows), nbytes
+
+
+def _progress(total: int, say: Say | None):
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover
+        tqdm = None
+    if tqdm is None or total == 0:
+        return None
+    return tqdm(total=total, desc="sync", unit="item", disable=None, leave=False)
+
+
+def sync(source_uri: str | Path, store_path: str | Path, endpoint_url: str | None = None,
+         say: Say | None = None, progress: Callable[[int, int], None] | None = None) -> SyncReport:
+    """Bring the store in step with the source: add new and changed runs, remove deleted ones,
+    replace changed gold tables. Returns what was done; raises ``SourceError`` if the source
+    cannot be listed (the store is untouched)."""
+    t0 = time.perf_counter()
+    store_path = Path(store_path).expanduser().resolve()
+    store_path.parent.mkdir(parents=True, exist_ok=True)
+    source = open_source(source_uri, endpoint_url=endpoint_url)
+    report = SyncReport(source=source.uri)
+    runs, gold = source.list()
+
+    with _writer_lock(store_path):
+        _remove_stale_tmp(store_path)
+        state = _read_state(store_path, source.uri)
+        todo_runs, todo_gold = [], []
+        for run_id, files in sorted(runs.items()):
+            sig = _signature(files)
+            kind_sig = state.get(run_id)
+            if kind_sig is None or kind_sig[1] != sig:
+                todo_runs.append((run_id, files, sig, kind_sig is not None and kind_sig[0] == "run"))
+        for table, files in sorted(gold.items()):
+            sig = _signature(files)
+            if state.get(f"{GOLD}/{table}", (None, None))[1] != sig:
+                todo_gold.append((table, files, sig))
+        gone = [item for item, (kind, _) in state.items()
+                if (kind in ("run", "skipped") and item not in runs)
+                or (kind == "gold" and item.split("/", 1)[1] not in gold)]
+        if not todo_runs and not todo_gold and not gone and store_path.exists():
+            report.seconds = time.perf_counter() - t0
+            return report
+
+        tmp = store_path.with_name(f"{store_path.name}.{os.getpid()}{TMP_SUFFIX}")
+        if store_path.exists():
+            shutil.copyfile(store_path, tmp)
+        con = duckdb.connect(str(tmp))
+        bar = _progress(len(todo_runs) + len(todo_gold), say)
+        done = 0
+        try:
+            migrate(con)
+            with tempfile.TemporaryDirectory(prefix="artemis-sync-") as work:
+                workdir = Path(work)
+                for run_id, files, sig, existed in todo_runs:
+                    try:
+                        manifest, metrics, local, nbytes = _load_run(source, run_id, files, workdir)
+                        report.rows += _insert_run(con, source.uri, manifest, metrics, local, sig, nbytes)
+                        report.bytes += nbytes
+                        (report.updated if existed else report.added).append(run_id)
+                    except RunError as e:
+                        report.skipped[run_id] = str(e)
+                        _record(con, source.uri, run_id, "skipped", sig, None, None)
+                        if say:
+                            say(f"skipped run {source.describe(run_id)}: {e}")
+                    shutil.rmtree(workdir / run_id, ignore_errors=True)
+                    done += 1
+                    if bar is not None:
+                        bar.update(1)
+                    if progress:
+                        progress(done, len(todo_runs) + len(todo_gold))
+                for table, files, sig in todo_gold:
+                    try:
+                        rows, nbytes = _sync_gold(con, source, table, files, workdir)
+                        report.rows += rows
+                        report.bytes += nbytes
+                        report.gold.append(table)
+                        _record(con, source.uri, f"{GOLD}/{table}", "gold", sig, rows, nbytes)
+                    except RunError as e:
+                        report.skipped[f"{GOLD}/{table}"] = str(e)
+                        if say:
+                            say(f"skipped gold table {source.describe(GOLD + '/' + table)}: {e}")
+                    done += 1
+                    if bar is not None:
+                        bar.update(1)
+                    if progress:
+                        progress(done, len(todo_runs) + len(todo_gold))
+            for item in gone:
+                con.execute("BEGIN")
+                if item.startswith(f"{GOLD}/"):
+                    table = item.split("/", 1)[1]
+                    con.execute(f'DROP TABLE IF EXISTS gold."{table}"')
+                    con.execute("DELETE FROM gold_tables WHERE name = ?", [table])
+                else:
+                    for t in ("runs", *TABLE_FILES):
+                        con.execute(f"DELETE FROM {t} WHERE run_id = ? AND run_id NOT IN "
+                                    "(SELECT item FROM sync_state WHERE source <> ? AND kind = 'run')", [item, source.uri])
+                    if state[item][0] == "run":
+                        report.removed.append(item)
+                con.execute("DELETE FROM sync_state WHERE source = ? AND item = ?", [source.uri, item])
+                con.execute("COMMIT")
+            con.execute("CHECKPOINT")
+            con.close()
+            _publish(tmp, store_path)
+            report.published = True
+        except BaseException:
+            try:
+                con.close()
+            except duckdb.Error:
+                pass
+            tmp.unlink(missing_ok=True)
+            raise
+        finally:
+            if bar is not None:
+                bar.close()
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _publish(tmp: Path, store_path: Path) -> None:
+    fd = os.open(tmp, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, store_path)
+    dfd = os.open(store_path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+def _remove_stale_tmp(store_path: Path) -> None:
+    """Working copies left by a sync that was killed (we hold the writer lock, so none is live)."""
+    for p in store_path.parent.glob(f"{store_path.name}.*{TMP_SUFFIX}*"):
+        p.unlink(missing_ok=True)
+
+
+def init_store(store_path: str | Path) -> None:
+    """Create an empty store at the current schema (atomically), if none exists."""
+    store_path = Path(store_path).expanduser().resolve()
+    store_path.parent.mkdir(parents=True, exist_ok=True)
+    with _writer_lock(store_path):
+        if store_path.exists():
+            return
+        tmp = store_path.with_name(f"{store_path.name}.{os.getpid()}{TMP_SUFFIX}")
+        con = duckdb.connect(str(tmp))
+        migrate(con)
+        con.execute("CHECKPOINT")
+        con.close()
+        _publish(tmp, store_path)
+
+
+__all__ = ["sync", "init_store", "SyncReport", "SourceError"]
