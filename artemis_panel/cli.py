@@ -6,12 +6,14 @@ import argparse
 import sys
 
 from jobs import cli as jobs_cli
+from store import cli as store_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="artemis", description="Artemis MMM: marketing mix modelling, local and fast.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     jobs_cli.add_commands(sub)
+    store_cli.add_commands(sub)
     return parser
 
 
