@@ -4,10 +4,11 @@
 setup:
 	@bash scripts/setup.sh
 
-# Demo data plus a training run on it (until the dashboard lands, this is the main job).
+# Demo data, a training run on it, and the run synced into the store (the dashboard comes next).
 demo: setup
 	@test -f data/demo/training.csv || .venv/bin/artemis demo-data data/demo
 	.venv/bin/artemis train data/demo --out runs
+	.venv/bin/artemis sync --from runs
 
 test: setup
 	.venv/bin/python -m pytest
