@@ -39,17 +39,30 @@ class StoreReader:
         ident = self._identity()
         with self._lock:
             if self._con is None or ident != self._ident:
-                self._con = duckdb.connect(str(self.path), read_only=True)
+                # DuckDB caches one database instance per path in a process: connecting to the
+                # path again would hand back the replaced file. A fresh in-memory connection that
+                # attaches the file opens the new one; the old connection stays valid for the
+                # queries still running on it and is closed when they let go of it.
+                con = duckdb.connect(":memory:")
+                literal = str(self.path).replace("'", "''")
+                con.execute(f"ATTACH '{literal}' AS store (READ_ONLY)")
+                con.execute("USE store")
+                self._con = con
                 self._ident = ident
             return self._con
 
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        cur = self.connection().cursor()
+        cur.execute("USE store")  # cursors do not inherit USE
+        return cur
+
     def query(self, sql: str, params: Sequence[Any] | dict | None = None) -> pd.DataFrame:
         """Run one parametrised query on its own cursor; values are never pasted into the SQL."""
-        with self.connection().cursor() as cur:
+        with self._cursor() as cur:
             return cur.execute(sql, params or []).df()
 
     def execute(self, sql: str, params: Sequence[Any] | dict | None = None) -> list[tuple]:
-        with self.connection().cursor() as cur:
+        with self._cursor() as cur:
             return cur.execute(sql, params or []).fetchall()
 
     def close(self) -> None:

@@ -92,7 +92,8 @@ class S3Source:
         self.bucket = parsed.netloc
         self.prefix = parsed.path.strip("/")
         self.endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-        config = Config(retries={"max_attempts": max_attempts, "mode": "standard"},
+        # total_max_attempts counts the first try (botocore's "max_attempts" would be retries on top of it)
+        config = Config(retries={"total_max_attempts": max_attempts, "mode": "standard"},
                         connect_timeout=connect_timeout, read_timeout=read_timeout)
         self.client = boto3.client("s3", endpoint_url=self.endpoint_url, config=config)
 
@@ -133,9 +134,10 @@ class S3Source:
         return f"s3://{self.bucket}/{self._key(rel)}"
 
 
-def open_source(uri: str | Path, endpoint_url: str | None = None):
+def open_source(uri: str | Path, endpoint_url: str | None = None, **s3_options):
+    """``s3_options`` (max_attempts, connect_timeout, read_timeout) apply to S3 only."""
     if str(uri).startswith("s3://"):
-        return S3Source(str(uri), endpoint_url=endpoint_url)
+        return S3Source(str(uri), endpoint_url=endpoint_url, **s3_options)
     return LocalSource(uri)
 
 

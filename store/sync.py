@@ -11,7 +11,6 @@ import fcntl
 import json
 import os
 import shutil
-import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -67,15 +66,25 @@ def _read_state(store_path: Path, source: str) -> dict[str, tuple[str, str]]:
     """(item -> (kind, signature)) recorded for this source, read without taking any write lock."""
     if not store_path.exists():
         return {}
-    con = duckdb.connect(str(store_path), read_only=True)
+    # A private in-memory instance with the file attached: ``duckdb.connect(path)`` would hand back the
+    # process's cached instance of that path if a reader here still holds one, i.e. a store file that a
+    # previous sync has since replaced (stale state: removed runs would stay, unchanged runs be redone).
+    con = duckdb.connect(":memory:")
     try:
-        have = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'sync_state'").fetchone()[0]
+        con.execute(f"ATTACH '{_sql_str(store_path)}' AS store (READ_ONLY)")
+        con.execute("USE store")
+        have = con.execute("SELECT count(*) FROM information_schema.tables "
+                           "WHERE table_catalog = 'store' AND table_name = 'sync_state'").fetchone()[0]
         if not have:
             return {}
         rows = con.execute("SELECT item, kind, signature FROM sync_state WHERE source = ?", [source]).fetchall()
     finally:
         con.close()
     return {item: (kind, sig) for item, kind, sig in rows}
+
+
+def _sql_str(path: Path) -> str:
+    return str(path).replace("'", "''")
 
 
 @contextmanager
@@ -172,10 +181,13 @@ def _insert_run(con: duckdb.DuckDBPyConnection, source: str, manifest: dict, met
         rows = 0
         for table, (name, columns) in TABLE_FILES.items():
             cols = ", ".join(f'"{c}"' for c in columns)
-            n = con.execute(
-                f"INSERT INTO {table} (run_id, brand, {cols}) SELECT ?, ?, {cols} FROM read_parquet(?)",
-                [run_id, brand, str(local[name])],
-            ).fetchone()[0]
+            try:
+                n = con.execute(
+                    f"INSERT INTO {table} (run_id, brand, {cols}) SELECT ?, ?, {cols} FROM read_parquet(?)",
+                    [run_id, brand, str(local[name])],
+                ).fetchone()[0]
+            except duckdb.Error as e:  # damaged pages, values of the wrong type: this run only
+                raise RunError(f"{name} could not be loaded ({e})") from None
             rows += int(n)
         _record(con, source, run_id, "run", signature, rows, nbytes)
         con.execute("COMMIT")
@@ -249,14 +261,16 @@ def _progress(total: int, say: Say | None):
 
 
 def sync(source_uri: str | Path, store_path: str | Path, endpoint_url: str | None = None,
-         say: Say | None = None, progress: Callable[[int, int], None] | None = None) -> SyncReport:
+         say: Say | None = None, progress: Callable[[int, int], None] | None = None,
+         s3_options: dict | None = None) -> SyncReport:
     """Bring the store in step with the source: add new and changed runs, remove deleted ones,
     replace changed gold tables. Returns what was done; raises ``SourceError`` if the source
-    cannot be listed (the store is untouched)."""
+    cannot be listed or read (the store is untouched). ``s3_options`` (``max_attempts``,
+    ``connect_timeout``, ``read_timeout``) go to ``S3Source``."""
     t0 = time.perf_counter()
     store_path = Path(store_path).expanduser().resolve()
     store_path.parent.mkdir(parents=True, exist_ok=True)
-    source = open_source(source_uri, endpoint_url=endpoint_url)
+    source = open_source(source_uri, endpoint_url=endpoint_url, **(s3_options or {}))
     report = SyncReport(source=source.uri)
     runs, gold = source.list()
 
@@ -273,9 +287,9 @@ def sync(source_uri: str | Path, store_path: str | Path, endpoint_url: str | Non
             sig = _signature(files)
             if state.get(f"{GOLD}/{table}", (None, None))[1] != sig:
                 todo_gold.append((table, files, sig))
-        gone = [item for item, (kind, _) in state.items()
-                if (kind in ("run", "skipped") and item not in runs)
-                or (kind == "gold" and item.split("/", 1)[1] not in gold)]
+        # Items recorded (synced or skipped) whose folder is no longer at the source.
+        gone = [item for item in state
+                if (item.split("/", 1)[1] not in gold if item.startswith(f"{GOLD}/") else item not in runs)]
         if not todo_runs and not todo_gold and not gone and store_path.exists():
             report.seconds = time.perf_counter() - t0
             return report
@@ -288,8 +302,11 @@ def sync(source_uri: str | Path, store_path: str | Path, endpoint_url: str | Non
         done = 0
         try:
             migrate(con)
-            with tempfile.TemporaryDirectory(prefix="artemis-sync-") as work:
-                workdir = Path(work)
+            # Downloads go next to the store (not the system temp folder): a sync killed mid-way leaves
+            # them where the next sync's _remove_stale_tmp finds them.
+            workdir = store_path.with_name(f"{store_path.name}.{os.getpid()}{TMP_SUFFIX}.d")
+            workdir.mkdir(exist_ok=True)
+            try:
                 for run_id, files, sig, existed in todo_runs:
                     try:
                         manifest, metrics, local, nbytes = _load_run(source, run_id, files, workdir)
@@ -316,6 +333,8 @@ def sync(source_uri: str | Path, store_path: str | Path, endpoint_url: str | Non
                         _record(con, source.uri, f"{GOLD}/{table}", "gold", sig, rows, nbytes)
                     except RunError as e:
                         report.skipped[f"{GOLD}/{table}"] = str(e)
+                        # Recorded like a skipped run: not fetched again until its files change.
+                        _record(con, source.uri, f"{GOLD}/{table}", "skipped", sig, None, None)
                         if say:
                             say(f"skipped gold table {source.describe(GOLD + '/' + table)}: {e}")
                     done += 1
@@ -323,6 +342,8 @@ def sync(source_uri: str | Path, store_path: str | Path, endpoint_url: str | Non
                         bar.update(1)
                     if progress:
                         progress(done, len(todo_runs) + len(todo_gold))
+            finally:
+                shutil.rmtree(workdir, ignore_errors=True)
             for item in gone:
                 con.execute("BEGIN")
                 if item.startswith(f"{GOLD}/"):
@@ -347,6 +368,7 @@ def sync(source_uri: str | Path, store_path: str | Path, endpoint_url: str | Non
             except duckdb.Error:
                 pass
             tmp.unlink(missing_ok=True)
+            Path(f"{tmp}.wal").unlink(missing_ok=True)
             raise
         finally:
             if bar is not None:
@@ -372,7 +394,10 @@ def _publish(tmp: Path, store_path: Path) -> None:
 def _remove_stale_tmp(store_path: Path) -> None:
     """Working copies left by a sync that was killed (we hold the writer lock, so none is live)."""
     for p in store_path.parent.glob(f"{store_path.name}.*{TMP_SUFFIX}*"):
-        p.unlink(missing_ok=True)
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
 
 
 def init_store(store_path: str | Path) -> None:
