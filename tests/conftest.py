@@ -7,11 +7,24 @@ import os
 import pytest
 
 
+_made_data_dir: str | None = None
+
+
 def pytest_configure(config):
     # Keep the default MLflow store and any user-data files out of the user's real data dir.
+    global _made_data_dir
     import tempfile
 
-    os.environ.setdefault("ARTEMIS_DATA_DIR", tempfile.mkdtemp(prefix="artemis-test-data-"))
+    if "ARTEMIS_DATA_DIR" not in os.environ:
+        _made_data_dir = tempfile.mkdtemp(prefix="artemis-test-data-")
+        os.environ["ARTEMIS_DATA_DIR"] = _made_data_dir
+
+
+def pytest_unconfigure(config):
+    import shutil
+
+    if _made_data_dir:
+        shutil.rmtree(_made_data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
