@@ -178,9 +178,14 @@ def prior_vectors(data: ModelData, cfg: ModelConfig, overrides: pd.DataFrame | N
     """Per-variable prior parameters: the config's defaults, then ``priors.csv`` rows.
 
     Media effects are parametrised by the cost per incremental transaction (CPIT, dollars of
-    spend per transaction it causes), LogNormal with median ``total spend / (media_share *
-    total target)`` over the training weeks: every variable starts from the same CPIT, so its
-    prior contribution is proportional to its spend share.
+    spend per transaction it causes), LogNormal(log-median ``m``, log-sd ``sigma``) with the same
+    ``m`` for every variable, so a priori each variable earns in proportion to its spend. ``m`` is
+    set so that the prior *mean* of the total media contribution is ``media_share`` of the target
+    over the training weeks: a variable's contribution is spend / CPIT, whose mean is
+    ``spend * exp(-m + sigma^2 / 2)``, hence ``m = log(total spend / (media_share * total
+    target)) + sigma^2 / 2``. (With the median alone at ``total spend / (media_share * total
+    target)`` the prior mean media share would be ``media_share * exp(sigma^2 / 2)``, 0.41 for
+    0.25 and sigma = 1.) A ``priors.csv`` row gives the median directly.
     """
     p = cfg.priors
     V, O = len(data.media), len(data.others)
