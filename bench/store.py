@@ -7,11 +7,14 @@ synced into a fresh store (timed). The same 50 varied Measure questions (contrib
 totals, KPIs with prior year, waterfall, driver performance, with different group-bys, date
 ranges, audiences and channels) are then answered (a) by ``store.queries`` on the store and
 (b) the seed's way, a Polars ``scan_parquet`` of the run's ``contributions.parquet`` per request;
-both answers are checked to agree. Printed side by side: p50 / p95 latency and the ratio. Then
-100 small runs are synced in full and synced again with nothing changed (the no-op path).
+both answers are checked to agree. Each side answers all the questions in its own pass (store
+first), each question once: a Polars scan between two store queries evicts the store's working set
+from the CPU caches, which an app answering one request after another never sees (``--interleave``
+asks each question of both sides in turn instead). Printed side by side: p50 / p95 latency and the
+ratio. Then 100 small runs are synced in full and synced again with nothing changed (the no-op path).
 
     .venv/bin/python bench/store.py [--rows 1e6,1e7] [--run-rows 1e6 | --single-run] [--queries 50]
-                                    [--many-runs 100] [--seed 0] [--workdir DIR] [--quick]
+                                    [--many-runs 100] [--seed 0] [--workdir DIR] [--quick] [--interleave]
 
 A size is split into runs of about ``--run-rows`` rows (default 1M: a per-audience run of 94
 audiences × 68 variables × 156 weeks) and each question asks one of them; ``--single-run`` puts
@@ -334,7 +337,8 @@ def _pct(xs: list[float], p: float) -> float:
     return float(np.percentile(np.asarray(xs) * 1000, p))
 
 
-def bench_size(target_rows: int, run_rows: int, n_questions: int, seed: int, work: Path) -> dict:
+def bench_size(target_rows: int, run_rows: int, n_questions: int, seed: int, work: Path,
+               interleave: bool = False) -> dict:
     """Write and sync runs totalling ``target_rows`` (each about ``run_rows``), then ask both sides."""
     root = work / f"runs-{target_rows}"
     n_runs = max(1, round(target_rows / run_rows))
@@ -355,19 +359,29 @@ def bench_size(target_rows: int, run_rows: int, n_questions: int, seed: int, wor
     r = StoreReader(store_path)
     q.list_runs(r)  # open the connection once, as a running app would have
     times: dict[str, list[float]] = {"store": [], "polars": []}
-    by_class: dict[str, list[float]] = {}
-    mismatches = []
-    for x in qs:
+    answers: dict[str, list[float]] = {"store": [], "polars": []}
+
+    def ask(side: str, x: Question) -> None:
         folder = folders[x.run]
         t = time.perf_counter()
-        a = ask_store(r, folder.name, x)
-        times["store"].append(time.perf_counter() - t)
-        t = time.perf_counter()
-        b = ask_polars(folder / "contributions.parquet", x)
-        times["polars"].append(time.perf_counter() - t)
+        a = ask_store(r, folder.name, x) if side == "store" else ask_polars(folder / "contributions.parquet", x)
+        times[side].append(time.perf_counter() - t)
+        answers[side].append(a)
+
+    if interleave:
+        for x in qs:
+            ask("store", x)
+            ask("polars", x)
+    else:
+        for side in ("store", "polars"):
+            for x in qs:
+                ask(side, x)
+    by_class: dict[str, list[float]] = {}
+    mismatches = []
+    for x, t, a, b in zip(qs, times["store"], answers["store"], answers["polars"]):
         scope = "audience filter" if x.audiences else ("by audience" if x.group_by == "audience" else "all audiences")
         for key in (x.kind, scope):
-            by_class.setdefault(key, []).append(times["store"][-1])
+            by_class.setdefault(key, []).append(t)
         if not np.isclose(a, b, rtol=1e-6, atol=1e-6):
             mismatches.append(f"{x}: store {a} vs polars {b}")
     r.close()
@@ -405,6 +419,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
     ap.add_argument("--workdir", default=None, help="where to write the temporary runs and stores")
+    ap.add_argument("--interleave", action="store_true",
+                    help="ask each question of the store and of Polars in turn (default: each side in its own pass)")
     args = ap.parse_args(argv)
     sizes = [int(float(s)) for s in args.rows.split(",")]
     many = args.many_runs
@@ -416,7 +432,8 @@ def main(argv: list[str] | None = None) -> None:
         work = Path(tmp)
         for n in sizes:
             print(f"size {n:,}: generating, syncing, asking {args.queries} questions ...", flush=True)
-            res = bench_size(n, n if args.single_run else int(args.run_rows), args.queries, args.seed, work)
+            res = bench_size(n, n if args.single_run else int(args.run_rows), args.queries, args.seed, work,
+                             interleave=args.interleave)
             results.append(res)
             for m in res["mismatches"]:
                 print("  MISMATCH", m)
@@ -426,7 +443,8 @@ def main(argv: list[str] | None = None) -> None:
             m = bench_many_runs(many, work, args.seed)
 
     print()
-    print(f"Measure queries ({args.queries} per size; same questions both sides; ms)")
+    print(f"Measure queries ({args.queries} per size; same questions both sides, "
+          f"{'interleaved' if args.interleave else 'each side in its own pass'}; ms)")
     head = (f"{'rows':>12} {'runs':>4} {'rows/run':>10} {'sync s':>7} {'store MB':>8} | "
             f"{'store p50':>9} {'p95':>7} | {'parquet p50':>11} {'p95':>7} | {'×p50':>6} {'×p95':>6}")
     print(head)

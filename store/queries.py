@@ -28,6 +28,16 @@ Conventions
 * A media row whose group column is NULL is labelled ``National`` when grouping by audience
   (national runs) and ``Unassigned`` otherwise.
 * The prior year of a range is the same weeks 52 weeks (364 days) earlier, in the same run.
+
+Tables
+------
+Each question is answered from the smallest table that holds it exactly (:func:`_table`): the rollup
+summed over audiences (``contributions_national``) unless it filters or groups by audience; else the
+rollup summed over variables (``contributions_audience``) if it groups by audience or by nothing and
+has no channel filter; else the base ``contributions``, whose rows are in audience order within a
+run, so that an audience filter reads only those audiences' row groups. Runs of one audience (or
+none) have no rollups: their base rows are as few. The rollups keep every column the queries
+filter or group on, so they give the sums the base table gives (see ``store.schema.ROLLUPS``).
 """
 
 from __future__ import annotations
@@ -36,11 +46,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Sequence
 
+import numpy as np
 import pandas as pd
 
 from store.reader import StoreReader
 
 GROUPS = ("channel", "channel_group", "pillar", "message_type", "audience", "variable")
+BASE, NATIONAL, AUDIENCE = "contributions", "contributions_national", "contributions_audience"
+ROLLUPS_SINCE = 2  # the schema version that added the rollups
 PRIOR_YEAR_DAYS = 364  # 52 weeks: the same weekday, so weekly dates line up
 
 DateLike = date | datetime | pd.Timestamp | str | None
@@ -140,6 +153,87 @@ class _Filter:
         return " AND ".join(parts), params
 
 
+def _rollups(r: StoreReader, run_id: str) -> bool:
+    """Whether the store has rollups of this run (it has none of a run of one audience or none: there the
+    base table is as small as a rollup would be; nor a store no sync has upgraded to them yet)."""
+    if r.schema_version < ROLLUPS_SINCE:
+        return False
+    return r.memo(("rollups", run_id), lambda: bool(r.execute(
+        f"SELECT EXISTS (SELECT 1 FROM {NATIONAL} WHERE run_id = ?)", [run_id])[0][0]))
+
+
+def _table(r: StoreReader, f: _Filter, group_by: str | None = None) -> str:
+    """The smallest table that answers a question with this filter and group-by exactly."""
+    if not _rollups(r, f.run_id):
+        return BASE
+    if f.audiences is None and group_by != "audience":
+        return NATIONAL
+    if group_by in (None, "audience") and f.channels is None:
+        return AUDIENCE
+    return BASE  # (with an audience filter, zone maps skip the row groups of the other audiences)
+
+
+def _seen(table: str) -> str:
+    """The contribution of the rows that have impressions (pre-summed in the rollups)."""
+    if table == BASE:
+        return "sum(contribution) FILTER (WHERE impressions IS NOT NULL)"
+    return "sum(contribution_seen)"
+
+
+# The queries below aggregate in SQL on the stored columns only (kind and the group column), which
+# leaves a few dozen rows; labelling, merging, ordering and ratios are done on those rows in Python
+# with SQL's semantics (NULLs skipped by sums, ``x / NULLIF(y, 0)``, ``ORDER BY x DESC`` with NULLs
+# last): for results this small that is several times cheaper than the equivalent SQL.
+
+def _fixed(kind: str | None) -> tuple[str, str]:
+    """The fixed group and kind group of a non-media row (as ``_FIXED_GROUP`` and ``_KIND_GROUP``)."""
+    if kind in ("baseline", "seasonality"):
+        return "Baseline", "baseline"
+    if kind == "holiday":
+        return "Holidays", "holidays"
+    return "Controls", "controls"
+
+
+def _label(group_by: str, g: str | None) -> str:
+    """A media row's group: its group column, or the label for NULL."""
+    if g is not None:
+        return g
+    return "National" if group_by == "audience" else "Unassigned"
+
+
+def _plus(a: float | None, b: float | None) -> float | None:
+    """One step of SQL ``sum``: NULLs are skipped; NULL only when nothing is summed."""
+    if a is None:
+        return b
+    return a if b is None else a + b
+
+
+def _sums(acc: dict, key, values: Sequence[float | None]) -> None:
+    """Add ``values`` (one per measure) to ``acc[key]`` with :func:`_plus`."""
+    have = acc.get(key)
+    acc[key] = list(values) if have is None else [_plus(a, b) for a, b in zip(have, values)]
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    """SQL ``a / NULLIF(b, 0)``."""
+    return None if a is None or b is None or b == 0 else a / b
+
+
+def _desc(value: float | None) -> tuple:
+    """Sort key of ``ORDER BY value DESC`` in DuckDB: NaN first (it sorts above every number), NULL last."""
+    if value is None:
+        return (2, 0.0)
+    if value != value:
+        return (0, 0.0)
+    return (1, -value)
+
+
+def _frame(columns: dict[str, list], text: Sequence[str]) -> pd.DataFrame:
+    """A DataFrame with DuckDB's dtypes: ``str`` for the ``text`` columns, float64 (NULL as NaN) for the rest."""
+    return pd.DataFrame({name: pd.array(values, dtype="str") if name in text else np.array(values, dtype=float)
+                         for name, values in columns.items()})
+
+
 # --------------------------------------------------------------------------------------------- queries
 
 def list_runs(r: StoreReader, brands: Sequence[str] | None = None) -> pd.DataFrame:
@@ -161,12 +255,14 @@ def filter_options(r: StoreReader, run_id: str, brands: Sequence[str] | None = N
     """What a run's filter widgets offer: its date range, audiences and media channels."""
     f = _Filter.of(run_id, brands)
     where, params = f.where()
+    rollups = _rollups(r, f.run_id)
     row = r.execute(
         f"""SELECT min(date), max(date),
-                   list(DISTINCT audience ORDER BY audience) FILTER (WHERE audience IS NOT NULL),
+                   (SELECT list(DISTINCT audience ORDER BY audience) FILTER (WHERE audience IS NOT NULL)
+                    FROM {AUDIENCE if rollups else BASE} WHERE {where}),
                    list(DISTINCT channel ORDER BY channel) FILTER (WHERE kind = 'media' AND channel IS NOT NULL)
-            FROM contributions WHERE {where}""",
-        params,
+            FROM {NATIONAL if rollups else BASE} WHERE {where}""",
+        [*params, *params],
     )[0]
     return {"start": row[0], "end": row[1], "audiences": row[2] or [], "channels": row[3] or []}
 
@@ -182,18 +278,14 @@ def contributions_over_time(r: StoreReader, run_id: str, group_by: str = "channe
     ``group``, ``kind_group``, ``contribution``; ordered by date, then media groups first.
     """
     col, fallback = _group_col(group_by)
-    where, params = _Filter.of(run_id, brands, start, end, audiences, channels).where()
-    # Aggregate on the stored columns first, label the few resulting rows after (much cheaper
-    # than evaluating the labels on every row).
+    f = _Filter.of(run_id, brands, start, end, audiences, channels)
+    where, params = f.where()
     return r.query(
-        f"""WITH p AS (
-                SELECT date, kind, {col} AS g, sum(contribution) AS contribution
-                FROM contributions WHERE {where} GROUP BY 1, 2, 3)
-            SELECT date,
-                   CASE WHEN kind = 'media' THEN coalesce(g, {fallback}) ELSE {_FIXED_GROUP} END AS "group",
+        f"""SELECT date,
+                   CASE WHEN kind = 'media' THEN coalesce({col}, {fallback}) ELSE {_FIXED_GROUP} END AS "group",
                    {_KIND_GROUP} AS kind_group,
                    sum(contribution) AS contribution
-            FROM p GROUP BY 1, 2, 3
+            FROM {_table(r, f, group_by)} WHERE {where} GROUP BY 1, 2, 3
             ORDER BY date, kind_group <> 'media', kind_group, "group" """,
         params,
     )
@@ -209,25 +301,27 @@ def totals(r: StoreReader, run_id: str, group_by: str = "channel", brands: Seque
     contribution (:math:`C_g / \sum_h C_h`). Totals over all groups are in :func:`kpis`.
     """
     col, fallback = _group_col(group_by)
-    where, params = _Filter.of(run_id, brands, start, end, audiences, channels).where()
-    return r.query(
-        f"""WITH p AS MATERIALIZED (
-                SELECT kind, {col} AS g, sum(contribution) AS contribution, sum(spend) AS spend,
-                       sum(transactions) AS transactions
-                FROM contributions WHERE {where} GROUP BY 1, 2),
-            whole AS (
-                SELECT sum(transactions) FILTER (WHERE kind = 'baseline') AS transactions,
-                       sum(contribution) FILTER (WHERE kind = 'media') AS media
-                FROM p),
-            m AS (
-                SELECT coalesce(g, {fallback}) AS "group", sum(contribution) AS contribution, sum(spend) AS spend
-                FROM p WHERE kind = 'media' GROUP BY 1)
-            SELECT "group", contribution, contribution / nullif(whole.transactions, 0) AS share, spend,
-                   contribution / nullif(whole.media, 0) AS media_share
-            FROM m, whole
-            ORDER BY contribution DESC, "group" """,
+    f = _Filter.of(run_id, brands, start, end, audiences, channels)
+    where, params = f.where()
+    rows = r.execute(
+        f"""SELECT kind, {col} AS g, sum(contribution), sum(spend), sum(transactions)
+            FROM {_table(r, f, group_by)} WHERE {where} GROUP BY 1, 2""",
         params,
     )
+    transactions = media = None  # of the whole selection: actual transactions, media contribution
+    groups: dict[str, list] = {}  # media group -> [contribution, spend]
+    for kind, g, contribution, spend, tx in rows:
+        if kind == "baseline":
+            transactions = _plus(transactions, tx)
+        if kind == "media":
+            media = _plus(media, contribution)
+            _sums(groups, _label(group_by, g), (contribution, spend))
+    order = sorted(groups, key=lambda k: (_desc(groups[k][0]), k))
+    return _frame({"group": order,
+                   "contribution": [groups[k][0] for k in order],
+                   "share": [_ratio(groups[k][0], transactions) for k in order],
+                   "spend": [groups[k][1] for k in order],
+                   "media_share": [_ratio(groups[k][0], media) for k in order]}, text=("group",))
 
 
 _KPI_NAMES = ("transactions", "incremental", "media_share", "spend", "cost_per_incremental")
@@ -254,32 +348,28 @@ def kpis(r: StoreReader, run_id: str, brands: Sequence[str] | None = None, *, st
     if f.end is not None:
         w += " AND date <= ?"
         p.append(f.end)
-    in_cur = "date BETWEEN b.s AND b.e"
-    in_pri = f"date BETWEEN b.s - {PRIOR_YEAR_DAYS} AND b.e - {PRIOR_YEAR_DAYS}"
-    # One scan, aggregated by week and kind; both ranges (which overlap when the range is longer
-    # than 52 weeks) and the run's first / last week are then read off those few rows.
-    row = r.execute(
-        f"""WITH p AS MATERIALIZED (
-                SELECT date, kind, sum(contribution) AS contribution, sum(spend) AS spend,
-                       sum(transactions) AS transactions
-                FROM contributions WHERE {w} GROUP BY 1, 2),
-            b AS (SELECT coalesce(?::DATE, min(date)) AS s, coalesce(?::DATE, max(date)) AS e FROM p)
-            SELECT any_value(b.s), any_value(b.e),
-                   sum(transactions) FILTER (WHERE kind = 'baseline' AND {in_cur}),
-                   coalesce(sum(contribution) FILTER (WHERE kind = 'media' AND {in_cur}), 0),
-                   coalesce(sum(spend) FILTER (WHERE kind = 'media' AND {in_cur}), 0),
-                   count(DISTINCT date) FILTER (WHERE {in_cur}),
-                   sum(transactions) FILTER (WHERE kind = 'baseline' AND {in_pri}),
-                   coalesce(sum(contribution) FILTER (WHERE kind = 'media' AND {in_pri}), 0),
-                   coalesce(sum(spend) FILTER (WHERE kind = 'media' AND {in_pri}), 0),
-                   count(DISTINCT date) FILTER (WHERE {in_pri})
-            FROM p, b""",
-        [*p, f.start, f.end],
-    )[0]
-    s, e = row[0], row[1]
-    if s is None:  # nothing in either range: still say which range was asked for
+    # One scan, aggregated by week; both ranges (which overlap when the range is longer than 52 weeks)
+    # and the run's first / last week are then read off those few rows.
+    weekly = r.execute(
+        f"""SELECT date, sum(transactions) FILTER (WHERE kind = 'baseline'),
+                   sum(contribution) FILTER (WHERE kind = 'media'), sum(spend) FILTER (WHERE kind = 'media')
+            FROM {_table(r, f)} WHERE {w} GROUP BY 1""",
+        p,
+    )
+    if weekly:
+        s = f.start or min(row[0] for row in weekly)
+        e = f.end or max(row[0] for row in weekly)
+    else:  # nothing in either range: still say which range was asked for
         s, e = _bounds(r, f)
     ps, pe = prior_year_range(s, e) if s is not None and e is not None else (None, None)
+
+    def in_range(lo, hi) -> tuple[tuple, int]:
+        """(transactions, incremental, spend) of the weeks in [lo, hi] (as SQL sums: transactions None
+        without baseline rows, the others 0), and how many weeks have rows."""
+        rows = [row for row in weekly if lo is not None and hi is not None and lo <= row[0] <= hi]
+        tx = [row[1] for row in rows if row[1] is not None]
+        return ((sum(tx) if tx else None, sum(row[2] for row in rows if row[2] is not None),
+                 sum(row[3] for row in rows if row[3] is not None)), len(rows))
 
     def figures(transactions, incremental, spend) -> dict[str, float | None]:
         if transactions is None:
@@ -293,9 +383,10 @@ def kpis(r: StoreReader, run_id: str, brands: Sequence[str] | None = None, *, st
             "cost_per_incremental": spend / incremental if incremental > 0 else None,
         }
 
-    cur, prior = figures(*row[2:5]), figures(*row[6:9])
-    out: dict[str, Any] = {"start": s, "end": e, "weeks": int(row[5] or 0),
-                           "prior_start": ps, "prior_end": pe, "prior_weeks": int(row[9] or 0)}
+    (cur, weeks), (prior, prior_weeks) = in_range(s, e), in_range(ps, pe)
+    cur, prior = figures(*cur), figures(*prior)
+    out: dict[str, Any] = {"start": s, "end": e, "weeks": weeks,
+                           "prior_start": ps, "prior_end": pe, "prior_weeks": prior_weeks}
     for name in _KPI_NAMES:
         v, pv = cur[name], prior[name]
         change = v - pv if v is not None and pv is not None else None
@@ -309,7 +400,7 @@ def _bounds(r: StoreReader, f: _Filter) -> tuple[date | None, date | None]:
     if f.start is not None and f.end is not None:
         return f.start, f.end
     w, p = f.where(dates=False, channels=False)
-    s, e = r.execute(f"SELECT min(date), max(date) FROM contributions WHERE {w}", p)[0]
+    s, e = r.execute(f"SELECT min(date), max(date) FROM {_table(r, f)} WHERE {w}", p)[0]
     return f.start or s, f.end or e
 
 
@@ -323,32 +414,30 @@ def decomposition(r: StoreReader, run_id: str, group_by: str = "channel", brands
     without rows are left out.
     """
     col, fallback = _group_col(group_by)
-    where, params = _Filter.of(run_id, brands, start, end, audiences, channels).where()
-    return r.query(
-        f"""WITH p AS (
-                SELECT kind, {col} AS g, sum(contribution) AS value
-                FROM contributions WHERE {where} GROUP BY 1, 2),
-            s AS (
-                SELECT CASE WHEN kind = 'media' THEN coalesce(g, {fallback}) ELSE {_FIXED_GROUP} END AS step,
-                       {_KIND_GROUP} AS kind, sum(value) AS value
-                FROM p GROUP BY 1, 2),
-            o AS (
-                SELECT step, kind, value,
-                       row_number() OVER (ORDER BY CASE kind WHEN 'baseline' THEN 0 WHEN 'controls' THEN 1
-                                                             WHEN 'holidays' THEN 2 ELSE 3 END,
-                                          value DESC, step) AS ord
-                FROM s),
-            c AS (
-                SELECT step, value, kind, ord,
-                       sum(value) OVER (ORDER BY ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS "end"
-                FROM o)
-            SELECT step, value, "end" - value AS start, "end", kind FROM (
-                SELECT step, value, "end", kind, ord FROM c
-                UNION ALL
-                SELECT 'Total', sum(value), sum(value), 'total', 1e18 FROM c HAVING count(*) > 0)
-            ORDER BY ord""",
+    f = _Filter.of(run_id, brands, start, end, audiences, channels)
+    where, params = f.where()
+    rows = r.execute(
+        f"""SELECT kind, {col} AS g, sum(contribution) FROM {_table(r, f, group_by)} WHERE {where} GROUP BY 1, 2""",
         params,
     )
+    steps: dict[tuple[str, str], list] = {}  # (kind group, step) -> [value]
+    for kind, g, value in rows:
+        key = ("media", _label(group_by, g)) if kind == "media" else _fixed(kind)[::-1]
+        _sums(steps, key, (value,))
+    rank = {"baseline": 0, "controls": 1, "holidays": 2}
+    order = sorted(steps, key=lambda k: (rank.get(k[0], 3), _desc(steps[k][0]), k[1]))
+    out: dict[str, list] = {"step": [], "value": [], "start": [], "end": [], "kind": []}
+    running = None  # sum of the steps so far (as SQL's running sum: NULL values are skipped)
+    for kind, step in [*order, ("total", "Total")] if order else []:
+        value = running if kind == "total" else steps[(kind, step)][0]
+        end = value if kind == "total" else _plus(running, value)
+        out["step"].append(step)
+        out["value"].append(value)
+        out["start"].append(None if end is None or value is None else end - value)
+        out["end"].append(end)
+        out["kind"].append(kind)
+        running = end
+    return _frame(out, text=("step", "kind"))
 
 
 def driver_performance(r: StoreReader, run_id: str, group_by: str = "channel",
@@ -370,22 +459,28 @@ def driver_performance(r: StoreReader, run_id: str, group_by: str = "channel",
     if prior_year:  # (no bounds means no rows for this run, brand and audiences: none either way)
         f.start, f.end = prior_year_range(*_bounds(r, f))
     where, params = f.where(media_only=True)
-    return r.query(
-        f"""WITH p AS (
-                SELECT {col} AS g, sum(spend) AS spend, sum(impressions) AS impressions,
-                       sum(contribution) AS contribution,
-                       sum(contribution) FILTER (WHERE impressions IS NOT NULL) AS contribution_seen
-                FROM contributions WHERE {where} GROUP BY 1),
-            agg AS (
-                SELECT coalesce(g, {fallback}) AS "group", sum(spend) AS spend, sum(impressions) AS impressions,
-                       sum(contribution) AS contribution, sum(contribution_seen) AS contribution_seen
-                FROM p GROUP BY 1)
-            SELECT "group", spend, impressions, contribution,
-                   CASE WHEN contribution > 0 THEN spend / contribution END AS efficiency,
-                   contribution_seen / nullif(impressions, 0) * 1000 AS effectiveness
-            FROM agg ORDER BY contribution DESC, "group" """,
+    table = _table(r, f, group_by)
+    rows = r.execute(
+        f"""SELECT {col} AS g, sum(spend), sum(impressions), sum(contribution), {_seen(table)}
+            FROM {table} WHERE {where} GROUP BY 1""",
         params,
     )
+    groups: dict[str, list] = {}  # group -> [spend, impressions, contribution, contribution_seen]
+    for g, *values in rows:
+        _sums(groups, _label(group_by, g), values)
+    order = sorted(groups, key=lambda k: (_desc(groups[k][2]), k))
+    cols: dict[str, list] = {"group": order, "spend": [], "impressions": [], "contribution": [], "efficiency": [],
+                             "effectiveness": []}
+    for k in order:
+        spend, impressions, contribution, seen = groups[k]
+        cols["spend"].append(spend)
+        cols["impressions"].append(impressions)
+        cols["contribution"].append(contribution)
+        cols["efficiency"].append(spend / contribution if contribution is not None and contribution > 0
+                                  and spend is not None else None)
+        effectiveness = _ratio(seen, impressions)
+        cols["effectiveness"].append(None if effectiveness is None else effectiveness * 1000)
+    return _frame(cols, text=("group",))
 
 
 def contribution_intervals(r: StoreReader, run_id: str, group_by: str = "variable",
@@ -411,7 +506,7 @@ def contribution_intervals(r: StoreReader, run_id: str, group_by: str = "variabl
         tw, tp = f.where(dates=False, media_only=True)
         source = f"""(SELECT s.*, t.channel, t.channel_group, t.pillar, t.message_type FROM summaries s
                       JOIN (SELECT DISTINCT variable, channel, channel_group, pillar, message_type
-                            FROM contributions WHERE {tw}) t USING (variable))"""
+                            FROM {_table(r, f, "variable")} WHERE {tw}) t USING (variable))"""
     return r.query(
         f"""SELECT coalesce({col}, {fallback}) AS "group", sum(contribution) AS contribution,
                    sum(contribution_lo) AS lo, sum(contribution_hi) AS hi, sum(spend) AS spend,

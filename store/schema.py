@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Column lists of the run tables, in the order of the run folder files (data contract).
 CONTRIBUTION_COLUMNS = [
@@ -96,13 +96,88 @@ _V1 = [
     "CREATE SCHEMA IF NOT EXISTS gold",
 ]
 
+# Rollups of ``contributions``, built at sync time (one run at a time, in the run's transaction) so that
+# the Measure queries read thousands of rows instead of millions. Both are per run_id and brand; each
+# keeps every column a query may filter or group on, so a query answered from a rollup gives the sums
+# it would give on the base table. Only runs of more than one audience have rollups: the base rows of
+# a run of one audience (or none: national) are already summed over audiences, and as few.
+#
+# contributions_national: summed over audiences, per date and variable (with the variable's labels).
+#   Answers every question that neither filters nor groups by audience (1 / audiences of the rows).
+# contributions_audience: summed over variables, per audience, date and kind (a row per kind instead of
+#   one per variable), in audience order. Answers the questions without a channel filter that group by audience or by nothing
+#   (KPIs), for all audiences or a few (zone maps skip the others), and lists a run's audiences.
+# The rest (a few audiences by a media label, or with a channel filter) read the base table, where zone
+# maps skip the row groups of other audiences.
+#
+# Measures (the same in both): sums of contribution, spend, impressions, transactions, and
+# ``contribution_seen``, the contribution of the rows that have impressions (for effectiveness).
+# ``transactions`` is the target repeated on every variable row of a date × audience; the queries only
+# ever sum it over the ``baseline`` rows (one per date × audience), and ``kind`` is a key of both
+# rollups, so those sums are unchanged.
+ROLLUPS: dict[str, tuple[str, ...]] = {
+    "contributions_national": ("date", "variable", "channel", "channel_group", "pillar", "message_type", "kind",
+                               "is_media_variable", "is_control_variable", "split"),
+    "contributions_audience": ("audience", "date", "kind"),
+}
+_ROLLUP_ORDER = {"contributions_national": "", "contributions_audience": "audience"}  # within a run
+_ROLLUP_MEASURES = """sum(contribution) AS contribution, sum(spend) AS spend, sum(impressions) AS impressions,
+    sum(contribution) FILTER (WHERE impressions IS NOT NULL) AS contribution_seen,
+    sum(transactions) AS transactions"""
+# How many audiences some rows have (a NULL audience, national, counts as one); and the runs with rollups.
+AUDIENCES = "count(DISTINCT audience) + (count(audience) < count(*))::INTEGER"
+MULTI_AUDIENCE_RUNS = f"SELECT run_id FROM contributions GROUP BY run_id HAVING {AUDIENCES} > 1"
+_COLUMN_TYPES = {"date": "DATE NOT NULL", "is_media_variable": "BOOLEAN", "is_control_variable": "BOOLEAN",
+                 "variable": "VARCHAR NOT NULL"}
+
+
+def _rollup_ddl(table: str) -> str:
+    keys = ", ".join(f"{c} {_COLUMN_TYPES.get(c, 'VARCHAR')}" for c in ROLLUPS[table])
+    return (f"CREATE TABLE IF NOT EXISTS {table} (run_id VARCHAR NOT NULL, brand VARCHAR NOT NULL, {keys}, "
+            "contribution DOUBLE, spend DOUBLE, impressions DOUBLE, contribution_seen DOUBLE, transactions DOUBLE)")
+
+
+def rollup_insert(table: str, one_run: bool = False) -> str:
+    """``INSERT INTO <rollup> SELECT ... FROM contributions GROUP BY ...``: of every run of more than one
+    audience, or with ``one_run`` of the run whose (run_id, brand, run_id) are the parameters (its run_id
+    and brand are then not grouped on, which makes the sync's build several times cheaper). Rows are in
+    run order, and within a run in the rollup's order (for zone maps)."""
+    keys, order = ", ".join(ROLLUPS[table]), _ROLLUP_ORDER[table]
+    if one_run:
+        return (f"INSERT INTO {table} SELECT ?, ?, {keys}, {_ROLLUP_MEASURES} FROM contributions "
+                f"WHERE run_id = ? GROUP BY {keys}" + (f" ORDER BY {order}" if order else ""))
+    return (f"INSERT INTO {table} SELECT run_id, brand, {keys}, {_ROLLUP_MEASURES} FROM contributions "
+            f"WHERE run_id IN ({MULTI_AUDIENCE_RUNS}) "
+            f"GROUP BY run_id, brand, {keys} ORDER BY run_id" + (f", {order}" if order else ""))
+
+
+_V2 = [*(_rollup_ddl(t) for t in ROLLUPS), *(rollup_insert(t) for t in ROLLUPS)]
+
 # Each entry upgrades the store from version i to i + 1.
-MIGRATIONS: list[list[str]] = [_V1]
+MIGRATIONS: list[list[str]] = [_V1, _V2]
+
+# Rows per row group of the tables a sync writes (DuckDB's default is 122,880). Zone maps (min / max per
+# row group) are what lets a query on one run, or a few audiences of a run, skip the rest of a table; a
+# per-audience run has about 10k rows per audience, so at this size a row group holds two or three
+# audiences (smaller groups cost more per group read than they save). DuckDB applies it to the row
+# groups written (and rewritten at checkpoint) by the connection that attached the file with it, so
+# every writer opens the store with :func:`connect_writable`.
+ROW_GROUP_SIZE = 30_720
+
+
+def connect_writable(path) -> duckdb.DuckDBPyConnection:
+    """A private DuckDB instance with the store file at ``path`` attached for writing (and in use)."""
+    con = duckdb.connect(":memory:")
+    literal = str(path).replace("'", "''")
+    con.execute(f"ATTACH '{literal}' AS store (ROW_GROUP_SIZE {ROW_GROUP_SIZE})")
+    con.execute("USE store")
+    return con
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = 'meta'"
+        "SELECT count(*) FROM information_schema.tables "
+        "WHERE table_catalog = current_database() AND table_schema = 'main' AND table_name = 'meta'"
     ).fetchone()[0]
     if not exists:
         return 0

@@ -19,9 +19,12 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import duckdb
+import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 
-from store.schema import CONTRIBUTION_COLUMNS, RESPONSE_COLUMNS, SUMMARY_COLUMNS, migrate
+from store.schema import (AUDIENCES, CONTRIBUTION_COLUMNS, RESPONSE_COLUMNS, ROLLUPS, SCHEMA_VERSION,
+                          SUMMARY_COLUMNS, connect_writable, migrate, rollup_insert, schema_version)
 from store.sources import GOLD, SourceError, open_source
 
 REQUIRED_RUN_FILES = ("manifest.json", "metrics.json", "contributions.parquet", "summary.parquet", "response.parquet")
@@ -30,6 +33,12 @@ TABLE_FILES = {
     "summaries": ("summary.parquet", SUMMARY_COLUMNS),
     "response_draws": ("response.parquet", RESPONSE_COLUMNS),
 }
+# Base contributions are stored in audience order within a run, so that zone maps skip the row groups of
+# other audiences when a query filters on audiences. A file already in that order is loaded as it is
+# (the sort is the dearest part of a load), see _sorted.
+SORT = {"contributions": "audience"}
+# Every table with rows of a run (deleted together when a run is updated or removed).
+RUN_TABLES = ("runs", *TABLE_FILES, *ROLLUPS)
 TMP_SUFFIX = ".sync-tmp"
 
 Say = Callable[[str], None]
@@ -62,10 +71,11 @@ def _signature(files: dict) -> str:
     return ";".join(f"{name}={f.signature}" for name, f in sorted(files.items()))
 
 
-def _read_state(store_path: Path, source: str) -> dict[str, tuple[str, str]]:
-    """(item -> (kind, signature)) recorded for this source, read without taking any write lock."""
+def _read_state(store_path: Path, source: str) -> tuple[dict[str, tuple[str, str]], int]:
+    """(item -> (kind, signature)) recorded for this source, and the store's schema version (0 without a
+    store), read without taking any write lock."""
     if not store_path.exists():
-        return {}
+        return {}, 0
     # A private in-memory instance with the file attached: ``duckdb.connect(path)`` would hand back the
     # process's cached instance of that path if a reader here still holds one, i.e. a store file that a
     # previous sync has since replaced (stale state: removed runs would stay, unchanged runs be redone).
@@ -73,14 +83,15 @@ def _read_state(store_path: Path, source: str) -> dict[str, tuple[str, str]]:
     try:
         con.execute(f"ATTACH '{_sql_str(store_path)}' AS store (READ_ONLY)")
         con.execute("USE store")
+        version = schema_version(con)
         have = con.execute("SELECT count(*) FROM information_schema.tables "
                            "WHERE table_catalog = 'store' AND table_name = 'sync_state'").fetchone()[0]
         if not have:
-            return {}
+            return {}, version
         rows = con.execute("SELECT item, kind, signature FROM sync_state WHERE source = ?", [source]).fetchall()
     finally:
         con.close()
-    return {item: (kind, sig) for item, kind, sig in rows}
+    return {item: (kind, sig) for item, kind, sig in rows}, version
 
 
 def _sql_str(path: Path) -> str:
@@ -150,7 +161,7 @@ def _insert_run(con: duckdb.DuckDBPyConnection, source: str, manifest: dict, met
     run_id, brand = manifest["run_id"], str(manifest["brand"])
     con.execute("BEGIN")
     try:
-        for table in ("runs", *TABLE_FILES):
+        for table in RUN_TABLES:
             con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
         audiences = manifest.get("audience")
         if isinstance(audiences, str):
@@ -183,18 +194,49 @@ def _insert_run(con: duckdb.DuckDBPyConnection, source: str, manifest: dict, met
             cols = ", ".join(f'"{c}"' for c in columns)
             try:
                 n = con.execute(
-                    f"INSERT INTO {table} (run_id, brand, {cols}) SELECT ?, ?, {cols} FROM read_parquet(?)",
+                    f"INSERT INTO {table} (run_id, brand, {cols}) SELECT ?, ?, {cols} FROM read_parquet(?) "
+                    f"{'' if table not in SORT or _sorted(local[name], SORT[table]) else 'ORDER BY ' + SORT[table]}",
                     [run_id, brand, str(local[name])],
                 ).fetchone()[0]
             except duckdb.Error as e:  # damaged pages, values of the wrong type: this run only
                 raise RunError(f"{name} could not be loaded ({e})") from None
             rows += int(n)
+        n_audiences = con.execute(f"SELECT {AUDIENCES} FROM contributions WHERE run_id = ?", [run_id]).fetchone()[0]
+        if n_audiences > 1:  # (from the rows just loaded, in the same transaction; see schema.ROLLUPS)
+            for table in ROLLUPS:
+                con.execute(rollup_insert(table, one_run=True), [run_id, brand, run_id])
         _record(con, source, run_id, "run", signature, rows, nbytes)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
     return rows
+
+
+def _sorted(path: Path, column: str) -> bool:
+    """Whether the Parquet file's rows are in ``ORDER BY column`` order already (NULLs last), reading that
+    column only (or nothing, when the footer says it is all NULL): its dictionary is ranked and the rows'
+    ranks checked."""
+    try:
+        pf = pq.ParquetFile(path, read_dictionary=[column])
+        meta, i = pf.metadata, pf.schema_arrow.get_field_index(column)
+        stats = [meta.row_group(g).column(i).statistics for g in range(meta.num_row_groups)]
+        if all(st is not None and st.has_null_count and st.null_count == meta.row_group(g).num_rows
+               for g, st in enumerate(stats)):
+            return True  # (a national run)
+        values = pf.read(columns=[column]).column(column).combine_chunks()
+        if pa.types.is_null(values.type):
+            return True
+        if not pa.types.is_dictionary(values.type):
+            values = values.dictionary_encode()
+        words = values.dictionary.to_pylist()
+        rank = np.empty(len(words) + 1, dtype=np.int64)
+        rank[sorted(range(len(words)), key=lambda k: words[k].encode())] = np.arange(len(words))
+        rank[-1] = len(words)  # NULL: after every value
+        codes = np.asarray(values.indices.fill_null(-1))
+    except Exception:  # an unusual type or encoding: sort rather than guess
+        return False
+    return bool(np.all(np.diff(rank[codes]) >= 0))
 
 
 def _ts(value):
@@ -276,7 +318,7 @@ def sync(source_uri: str | Path, store_path: str | Path, endpoint_url: str | Non
 
     with _writer_lock(store_path):
         _remove_stale_tmp(store_path)
-        state = _read_state(store_path, source.uri)
+        state, version = _read_state(store_path, source.uri)
         todo_runs, todo_gold = [], []
         for run_id, files in sorted(runs.items()):
             sig = _signature(files)
@@ -290,14 +332,14 @@ def sync(source_uri: str | Path, store_path: str | Path, endpoint_url: str | Non
         # Items recorded (synced or skipped) whose folder is no longer at the source.
         gone = [item for item in state
                 if (item.split("/", 1)[1] not in gold if item.startswith(f"{GOLD}/") else item not in runs)]
-        if not todo_runs and not todo_gold and not gone and store_path.exists():
+        if not todo_runs and not todo_gold and not gone and store_path.exists() and version >= SCHEMA_VERSION:
             report.seconds = time.perf_counter() - t0
-            return report
+            return report  # (an older store is upgraded even when nothing changed)
 
         tmp = store_path.with_name(f"{store_path.name}.{os.getpid()}{TMP_SUFFIX}")
         if store_path.exists():
             shutil.copyfile(store_path, tmp)
-        con = duckdb.connect(str(tmp))
+        con = connect_writable(tmp)
         bar = _progress(len(todo_runs) + len(todo_gold), say)
         done = 0
         try:
@@ -351,7 +393,7 @@ def sync(source_uri: str | Path, store_path: str | Path, endpoint_url: str | Non
                     con.execute(f'DROP TABLE IF EXISTS gold."{table}"')
                     con.execute("DELETE FROM gold_tables WHERE name = ?", [table])
                 else:
-                    for t in ("runs", *TABLE_FILES):
+                    for t in RUN_TABLES:
                         con.execute(f"DELETE FROM {t} WHERE run_id = ? AND run_id NOT IN "
                                     "(SELECT item FROM sync_state WHERE source <> ? AND kind = 'run')", [item, source.uri])
                     if state[item][0] == "run":
@@ -401,18 +443,28 @@ def _remove_stale_tmp(store_path: Path) -> None:
 
 
 def init_store(store_path: str | Path) -> None:
-    """Create an empty store at the current schema (atomically), if none exists."""
+    """Create an empty store at the current schema (atomically) if none exists, or bring an older one to it."""
     store_path = Path(store_path).expanduser().resolve()
     store_path.parent.mkdir(parents=True, exist_ok=True)
     with _writer_lock(store_path):
-        if store_path.exists():
+        if store_path.exists() and _read_state(store_path, "")[1] >= SCHEMA_VERSION:
             return
+        _remove_stale_tmp(store_path)
         tmp = store_path.with_name(f"{store_path.name}.{os.getpid()}{TMP_SUFFIX}")
-        con = duckdb.connect(str(tmp))
-        migrate(con)
-        con.execute("CHECKPOINT")
-        con.close()
-        _publish(tmp, store_path)
+        if store_path.exists():  # an older store: upgraded on a copy, like a sync
+            shutil.copyfile(store_path, tmp)
+        try:
+            con = connect_writable(tmp)
+            try:
+                migrate(con)
+                con.execute("CHECKPOINT")
+            finally:
+                con.close()
+            _publish(tmp, store_path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            Path(f"{tmp}.wal").unlink(missing_ok=True)
+            raise
 
 
 __all__ = ["sync", "init_store", "SyncReport", "SourceError"]
