@@ -192,10 +192,10 @@ def _insert_run(con: duckdb.DuckDBPyConnection, source: str, manifest: dict, met
         rows = 0
         for table, (name, columns) in TABLE_FILES.items():
             cols = ", ".join(f'"{c}"' for c in columns)
+            order = f"ORDER BY {SORT[table]}" if table in SORT and not _sorted(local[name], SORT[table]) else ""
             try:
                 n = con.execute(
-                    f"INSERT INTO {table} (run_id, brand, {cols}) SELECT ?, ?, {cols} FROM read_parquet(?) "
-                    f"{'' if table not in SORT or _sorted(local[name], SORT[table]) else 'ORDER BY ' + SORT[table]}",
+                    f"INSERT INTO {table} (run_id, brand, {cols}) SELECT ?, ?, {cols} FROM read_parquet(?) {order}",
                     [run_id, brand, str(local[name])],
                 ).fetchone()[0]
             except duckdb.Error as e:  # damaged pages, values of the wrong type: this run only

@@ -71,10 +71,13 @@ def rollup_rows(path: Path) -> dict[str, dict[str, int]]:
 
 
 def assert_rollups_exact(path: Path) -> None:
+    """Every rollup holds the base sums of the runs of several audiences (and of no other run)."""
     con = open_store(path)
     try:
         for table in ROLLUPS:
             assert rollup_mismatches(con, table) == [], table
+            have = con.execute(f"SELECT DISTINCT run_id FROM {table} ORDER BY 1").fetchall()
+            assert have == con.execute(f"{MULTI_AUDIENCE_RUNS} ORDER BY 1").fetchall(), table
     finally:
         con.close()
 
@@ -296,6 +299,7 @@ def test_a_version_1_store_is_migrated_with_its_rollups_filled(tmp_path):
     reader = StoreReader(path)
     try:
         assert reader.schema_version == SCHEMA_VERSION and q._rollups(reader, SEGMENTED)
+        assert not q._rollups(reader, NATIONAL)
         for (run, name), answer in old.items():
             _same(CALLS[name](reader, run, "channel", start="2023-07-03"), answer)
     finally:
