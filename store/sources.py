@@ -8,7 +8,6 @@ signature (S3: ETag and size; local: size and mtime) so a sync transfers only wh
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -139,8 +138,3 @@ def open_source(uri: str | Path, endpoint_url: str | None = None, **s3_options):
     if str(uri).startswith("s3://"):
         return S3Source(str(uri), endpoint_url=endpoint_url, **s3_options)
     return LocalSource(uri)
-
-
-def copy_file(src: Path, dest: Path) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(src, dest)
