@@ -33,8 +33,8 @@ Tables
 ------
 Each question is answered from the smallest table that holds it exactly (:func:`_table`): the rollup
 summed over audiences (``contributions_national``) unless it filters or groups by audience; else the
-rollup summed over variables (``contributions_audience``) if it groups by audience or by nothing and
-has no channel filter; else the base ``contributions``, whose rows are in audience order within a
+rollup summed over the variables of each channel (``contributions_audience``) if it groups by
+audience or by nothing; else the base ``contributions``, whose rows are in audience order within a
 run, so that an audience filter reads only those audiences' row groups. Runs of one audience (or
 none) have no rollups: their base rows are as few. The rollups keep every column the queries
 filter or group on, so they give the sums the base table gives (see ``store.schema.ROLLUPS``).
@@ -168,7 +168,7 @@ def _table(r: StoreReader, f: _Filter, group_by: str | None = None) -> str:
         return BASE
     if f.audiences is None and group_by != "audience":
         return NATIONAL
-    if group_by in (None, "audience") and f.channels is None:
+    if group_by in (None, "audience"):
         return AUDIENCE
     return BASE  # (with an audience filter, zone maps skip the row groups of the other audiences)
 
@@ -400,7 +400,8 @@ def _bounds(r: StoreReader, f: _Filter) -> tuple[date | None, date | None]:
     if f.start is not None and f.end is not None:
         return f.start, f.end
     w, p = f.where(dates=False, channels=False)
-    s, e = r.execute(f"SELECT min(date), max(date) FROM {_table(r, f)} WHERE {w}", p)[0]
+    key = ("bounds", f.run_id, *(tuple(v) if v is not None else None for v in (f.brands, f.audiences)))
+    s, e = r.memo(key, lambda: r.execute(f"SELECT min(date), max(date) FROM {_table(r, f)} WHERE {w}", p)[0])
     return f.start or s, f.end or e
 
 
@@ -484,20 +485,34 @@ def driver_performance(r: StoreReader, run_id: str, group_by: str = "channel",
 
 
 def contribution_intervals(r: StoreReader, run_id: str, group_by: str = "variable",
-                           brands: Sequence[str] | None = None, *, audiences: Sequence[str] | None = None,
+                           brands: Sequence[str] | None = None, *, start: DateLike = None, end: DateLike = None,
+                           audiences: Sequence[str] | None = None,
                            channels: Sequence[str] | None = None) -> pd.DataFrame:
-    """Total media contribution per group over the fit window with its 94% interval, from ``summaries``.
+    """Total media contribution per group with its 94% interval.
 
-    A group made of one summary row (one variable of one audience) gets the exact interval of its
-    total, computed per draw at training time. A group of several rows (a channel of several
-    variables, a variable over several audiences) gets the sum of the means and the sums of the
-    bounds, which is wider than the true interval of the sum: ``approximate`` is True there.
-    Exact group intervals need the draws; a later issue may compute them from the response draws.
-    Dates do not apply (summaries cover the training weeks). Columns ``group``, ``contribution``,
-    ``lo``, ``hi``, ``spend``, ``approximate``.
+    Over the run's whole fit window (no ``start`` / ``end``, or a range that covers every week of the
+    run), from ``summaries``: a group made of one summary row (one variable of one audience) gets the
+    exact interval of its total, computed per draw at training time; a group of several rows (a
+    channel of several variables, a variable over several audiences) gets the sum of the means and
+    the sums of the bounds, which is wider than the true interval of the sum: ``approximate`` is True
+    there. Over part of the run, from the weekly rows of ``contributions``: the sums of the weekly
+    means and bounds (wider than the interval of the total, so ``approximate`` is True unless the group
+    is one week of one variable). Exact intervals of sums need the draws. Columns ``group``,
+    ``contribution``, ``lo``, ``hi``, ``spend``, ``approximate``.
     """
     col, fallback = _group_col(group_by)
-    f = _Filter.of(run_id, brands, audiences=audiences, channels=channels)
+    f = _Filter.of(run_id, brands, start, end, audiences, channels)
+    if f.start is not None or f.end is not None:
+        first, last = _bounds(r, _Filter(f.run_id, f.brands, audiences=f.audiences))
+        if first is None or (f.start or first) > first or (f.end or last) < last:  # part of the run
+            where, params = f.where(media_only=True)
+            return r.query(
+                f"""SELECT coalesce({col}, {fallback}) AS "group", sum(contribution) AS contribution,
+                           sum(contribution_lo) AS lo, sum(contribution_hi) AS hi, sum(spend) AS spend,
+                           count(*) > 1 AS approximate
+                    FROM {BASE} WHERE {where} GROUP BY 1 ORDER BY contribution DESC, "group" """,
+                params,
+            )
     sw, sp = f.where(dates=False, channels=False)
     if group_by in ("variable", "audience") and f.channels is None:
         source, tp = "summaries", []

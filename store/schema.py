@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Column lists of the run tables, in the order of the run folder files (data contract).
 CONTRIBUTION_COLUMNS = [
@@ -104,11 +104,13 @@ _V1 = [
 #
 # contributions_national: summed over audiences, per date and variable (with the variable's labels).
 #   Answers every question that neither filters nor groups by audience (1 / audiences of the rows).
-# contributions_audience: summed over variables, per audience, date and kind (a row per kind instead of
-#   one per variable), in audience order. Answers the questions without a channel filter that group by audience or by nothing
-#   (KPIs), for all audiences or a few (zone maps skip the others), and lists a run's audiences.
-# The rest (a few audiences by a media label, or with a channel filter) read the base table, where zone
-# maps skip the row groups of other audiences.
+# contributions_audience: summed over the variables of a channel, per audience, date, kind and channel
+#   (a row per channel instead of one per variable), in audience order. Answers the questions that group
+#   by audience or by nothing (KPIs), with or without a channel filter, for all audiences or a few (zone
+#   maps skip the others), and lists a run's audiences. (Version 2 keyed it by kind only; version 3 added
+#   the channel, so that a channel filter no longer sends by-audience questions to the base table.)
+# The rest (a few audiences by a media label) read the base table, where zone maps skip the row groups
+# of other audiences.
 #
 # Measures (the same in both): sums of contribution, spend, impressions, transactions, and
 # ``contribution_seen``, the contribution of the rows that have impressions (for effectiveness).
@@ -118,7 +120,7 @@ _V1 = [
 ROLLUPS: dict[str, tuple[str, ...]] = {
     "contributions_national": ("date", "variable", "channel", "channel_group", "pillar", "message_type", "kind",
                                "is_media_variable", "is_control_variable", "split"),
-    "contributions_audience": ("audience", "date", "kind"),
+    "contributions_audience": ("audience", "date", "kind", "channel"),
 }
 _ROLLUP_ORDER = {"contributions_national": "", "contributions_audience": "audience"}  # within a run
 _ROLLUP_MEASURES = """sum(contribution) AS contribution, sum(spend) AS spend, sum(impressions) AS impressions,
@@ -131,18 +133,18 @@ _COLUMN_TYPES = {"date": "DATE NOT NULL", "is_media_variable": "BOOLEAN", "is_co
                  "variable": "VARCHAR NOT NULL"}
 
 
-def _rollup_ddl(table: str) -> str:
-    keys = ", ".join(f"{c} {_COLUMN_TYPES.get(c, 'VARCHAR')}" for c in ROLLUPS[table])
+def _rollup_ddl(table: str, columns: tuple[str, ...] | None = None) -> str:
+    keys = ", ".join(f"{c} {_COLUMN_TYPES.get(c, 'VARCHAR')}" for c in (columns or ROLLUPS[table]))
     return (f"CREATE TABLE IF NOT EXISTS {table} (run_id VARCHAR NOT NULL, brand VARCHAR NOT NULL, {keys}, "
             "contribution DOUBLE, spend DOUBLE, impressions DOUBLE, contribution_seen DOUBLE, transactions DOUBLE)")
 
 
-def rollup_insert(table: str, one_run: bool = False) -> str:
+def rollup_insert(table: str, one_run: bool = False, keys: tuple[str, ...] | None = None) -> str:
     """``INSERT INTO <rollup> SELECT ... FROM contributions GROUP BY ...``: of every run of more than one
     audience, or with ``one_run`` of the run whose (run_id, brand, run_id) are the parameters (its run_id
     and brand are then not grouped on, which makes the sync's build several times cheaper). Rows are in
     run order, and within a run in the rollup's order (for zone maps)."""
-    keys, order = ", ".join(ROLLUPS[table]), _ROLLUP_ORDER[table]
+    keys, order = ", ".join(keys or ROLLUPS[table]), _ROLLUP_ORDER[table]
     if one_run:
         return (f"INSERT INTO {table} SELECT ?, ?, {keys}, {_ROLLUP_MEASURES} FROM contributions "
                 f"WHERE run_id = ? GROUP BY {keys}" + (f" ORDER BY {order}" if order else ""))
@@ -151,10 +153,13 @@ def rollup_insert(table: str, one_run: bool = False) -> str:
             f"GROUP BY run_id, brand, {keys} ORDER BY run_id" + (f", {order}" if order else ""))
 
 
-_V2 = [*(_rollup_ddl(t) for t in ROLLUPS), *(rollup_insert(t) for t in ROLLUPS)]
+_V2_ROLLUPS = {**ROLLUPS, "contributions_audience": ("audience", "date", "kind")}
+_V2 = [*(_rollup_ddl(t, _V2_ROLLUPS[t]) for t in ROLLUPS), *(rollup_insert(t, keys=_V2_ROLLUPS[t]) for t in ROLLUPS)]
+_V3 = ["DROP TABLE IF EXISTS contributions_audience", _rollup_ddl("contributions_audience"),
+       rollup_insert("contributions_audience")]
 
 # Each entry upgrades the store from version i to i + 1.
-MIGRATIONS: list[list[str]] = [_V1, _V2]
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3]
 
 # Rows per row group of the tables a sync writes (DuckDB's default is 122,880). Zone maps (min / max per
 # row group) are what lets a query on one run, or a few audiences of a run, skip the rest of a table; a

@@ -441,6 +441,21 @@ def test_intervals_on_audiences(store):
     assert _close(tv.loc["Brand", "contribution"], ref)
 
 
+def test_intervals_over_part_of_the_run_sum_the_weekly_bounds(store):
+    r, frames, _ = store
+    c = frames[NATIONAL]["contributions"]
+    media = c[(c.kind == "media") & (pd.to_datetime(c.date) >= "2024-01-01")]
+    ref = media.groupby("channel")[["contribution", "contribution_lo", "contribution_hi"]].sum()
+    got = q.contribution_intervals(r, NATIONAL, "channel", start="2024-01-01").set_index("group")
+    assert set(got.index) == set(ref.index) and got.approximate.all()
+    np.testing.assert_allclose(got.contribution, ref.contribution.loc[got.index])
+    np.testing.assert_allclose(got.lo, ref.contribution_lo.loc[got.index])
+    np.testing.assert_allclose(got.hi, ref.contribution_hi.loc[got.index])
+    # a range covering the whole run is the fit window: the exact per-draw intervals of the summaries
+    whole = q.contribution_intervals(r, NATIONAL, "variable", start="2000-01-01", end="2099-01-01")
+    pd.testing.assert_frame_equal(whole, q.contribution_intervals(r, NATIONAL, "variable"))
+
+
 # ------------------------------------------------------------------------------ access and safety
 
 def test_prior_year_range():

@@ -91,8 +91,15 @@ def test_rollups_hold_the_base_sums_of_the_runs_of_several_audiences(store):
     rows = rollup_rows(path)
     weeks, variables = 104, 6 + 4 + 2  # test_queries: media, others, seasonality and baseline
     # national runs have none: their base rows are as few
+    con = open_store(path)
+    try:  # the (kind, channel) pairs of the run: one rollup row each per audience and week
+        pairs = con.execute("SELECT count(*) FROM (SELECT DISTINCT kind, channel FROM contributions "
+                            "WHERE run_id = ?)", [SEGMENTED]).fetchone()[0]
+    finally:
+        con.close()
+    assert 7 < pairs < variables  # fewer than the variables (channels hold several), more than the kinds
     assert rows == {"contributions_national": {SEGMENTED: weeks * variables},  # summed over its two audiences
-                    "contributions_audience": {SEGMENTED: 2 * weeks * 7}}  # audiences × weeks × kinds
+                    "contributions_audience": {SEGMENTED: 2 * weeks * pairs}}  # audiences × weeks × (kind, channel)
     assert reader.schema_version == SCHEMA_VERSION
     assert [q._rollups(reader, run) for run in (NATIONAL, SEGMENTED, BETA, "no such run")] == [False, True, False, False]
 
@@ -191,8 +198,8 @@ def test_questions_are_routed_to_the_smallest_table(store):
 
     assert table() == table("channel", start="2024-01-01", channels=["OOH"]) == q.NATIONAL
     assert table("audience") == table("audience", audiences=["a"]) == table(audiences=["a"]) == q.AUDIENCE
-    assert table("audience", channels=["OOH"]) == table("pillar", audiences=["a"]) == q.BASE
-    assert table("channel", audiences=["a"]) == table(audiences=["a"], channels=["OOH"]) == q.BASE
+    assert table("audience", channels=["OOH"]) == table(audiences=["a"], channels=["OOH"]) == q.AUDIENCE
+    assert table("channel", audiences=["a"]) == table("pillar", audiences=["a"]) == q.BASE
     assert table(run=NATIONAL) == table("audience", run=NATIONAL) == q.BASE  # a run without rollups
 
 
