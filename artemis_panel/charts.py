@@ -1,0 +1,264 @@
+"""The Measure tab's charts: Bokeh figures made once per session and updated in place.
+
+Each chart owns its figure and ``ColumnDataSource``; ``update(frame, ...)`` replaces the source's
+data (a few dozen rows), so a filter change costs milliseconds instead of rebuilding plots. Hover
+tooltips show preformatted figures ($, k, M, %). The bars and the bubbles are selectable (tap, box
+select): their ``selected`` callbacks report the picked groups.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+from bokeh.models import ColumnDataSource, FactorRange, HoverTool, Label, NumeralTickFormatter, Whisker
+from bokeh.plotting import figure
+
+from artemis_panel import formatting as fmt
+
+FIXED_COLORS = {"Baseline": "#c9ced6", "Controls": "#8d99ae", "Holidays": "#f2c14e"}
+PALETTE = ["#2f6fdf", "#e4572e", "#17bebb", "#76b041", "#a259c4", "#ff9f1c", "#d1495b", "#00798c",
+           "#6c757d", "#edae49", "#3d405b", "#81b29a", "#f28482", "#84a59d", "#5e548e", "#9c6644"]
+KIND_COLORS = {"baseline": "#c9ced6", "controls": "#8d99ae", "holidays": "#f2c14e", "media": "#2f6fdf",
+               "total": "#1b263b"}
+TOOLS = "pan,wheel_zoom,box_zoom,reset,save"
+_Y = NumeralTickFormatter(format="0.[0]a")
+
+
+def colors(groups: list[str]) -> dict[str, str]:
+    """A stable colour per group: fixed ones for Baseline / Controls / Holidays, the palette for media."""
+    out, i = {}, 0
+    for g in groups:
+        if g in FIXED_COLORS:
+            out[g] = FIXED_COLORS[g]
+        else:
+            out[g] = PALETTE[i % len(PALETTE)]
+            i += 1
+    return out
+
+
+def _figure(**kw) -> figure:
+    fig = figure(height=340, sizing_mode="stretch_width", tools=TOOLS, toolbar_location="above", **kw)
+    fig.title.text_font_size = "13px"
+    fig.outline_line_color = None
+    fig.grid.grid_line_alpha = 0.4
+    return fig
+
+
+class _Chart:
+    """A figure with a message shown when there is nothing to draw."""
+
+    def __init__(self, fig: figure):
+        self.fig = fig
+        self._message = Label(x=10, y=150, x_units="screen", y_units="screen", text="", text_color="#5c677d")
+        fig.add_layout(self._message)
+
+    def _say(self, text: str) -> None:
+        self._message.text = text
+
+
+class StackedArea(_Chart):
+    """Weekly contributions stacked: baseline, controls and holidays at the bottom, then media groups."""
+
+    def __init__(self):
+        super().__init__(_figure(x_axis_type="datetime", title="Contributions over time"))
+        self.bands = ColumnDataSource({"xs": [], "ys": [], "group": [], "color": [], "total": []})
+        self.weeks = ColumnDataSource({"date": [], "top": [], "group": [], "value": []})
+        bands = self.fig.patches("xs", "ys", source=self.bands, fill_color="color", line_color=None,
+                                 fill_alpha=0.88, legend_field="group")
+        dots = self.fig.scatter("date", "top", source=self.weeks, size=6, alpha=0)
+        self.fig.add_tools(HoverTool(renderers=[dots], tooltips=[("group", "@group"), ("week", "@date{%F}"),
+                                                                  ("contribution", "@value")],
+                                     formatters={"@date": "datetime"}, mode="mouse"))
+        self.fig.add_tools(HoverTool(renderers=[bands], tooltips=[("group", "@group"), ("period", "@total")]))
+        legend = self.fig.legend[0]
+        self.fig.center.remove(legend)
+        self.fig.add_layout(legend, "right")
+        legend.label_text_font_size = "11px"
+        legend.click_policy = "hide"
+        self.fig.yaxis.formatter = _Y
+        self.fig.yaxis.axis_label = "Transactions"
+
+    def update(self, over_time: pd.DataFrame, group_label: str, palette: dict[str, str]) -> None:
+        self.fig.title.text = f"Contributions over time by {group_label.lower()}"
+        if over_time.empty:
+            self.bands.data = {k: [] for k in self.bands.data}
+            self.weeks.data = {k: [] for k in self.weeks.data}
+            self._say("No data for these filters")
+            return
+        self._say("")
+        wide = over_time.pivot_table(index="date", columns="group", values="contribution", aggfunc="sum").fillna(0.0)
+        fixed = [g for g in FIXED_COLORS if g in wide.columns]
+        media = (over_time[over_time.kind_group == "media"].groupby("group").contribution.sum()
+                 .sort_values(ascending=False).index.tolist())
+        dates = pd.to_datetime(wide.index).to_numpy(dtype="datetime64[ms]").astype("int64").astype(float)
+        bottom = np.zeros(len(wide))
+        bands = {"xs": [], "ys": [], "group": [], "color": [], "total": []}
+        weeks = {"date": [], "top": [], "group": [], "value": []}
+        for g in fixed + media:
+            values = wide[g].to_numpy(dtype=float)
+            top = bottom + values
+            bands["xs"].append(np.concatenate([dates, dates[::-1]]))
+            bands["ys"].append(np.concatenate([top, bottom[::-1]]))
+            bands["group"].append(g)
+            bands["color"].append(palette.get(g, "#999999"))
+            bands["total"].append(f"{fmt.number(values.sum())} transactions")
+            weeks["date"].extend(dates)
+            weeks["top"].extend(top)
+            weeks["group"].extend([g] * len(dates))
+            weeks["value"].extend(fmt.number(v) for v in values)
+            bottom = top
+        self.bands.data = bands
+        self.weeks.data = weeks
+
+
+class Waterfall(_Chart):
+    """Baseline → controls → holidays → media groups → total, as floating bars."""
+
+    def __init__(self):
+        super().__init__(_figure(x_range=FactorRange(), title="Decomposition of transactions"))
+        self.source = ColumnDataSource({"step": [], "start": [], "end": [], "color": [], "value": [], "share": []})
+        bars = self.fig.vbar(x="step", bottom="start", top="end", width=0.76, source=self.source,
+                             fill_color="color", line_color="white")
+        self.fig.add_tools(HoverTool(renderers=[bars], tooltips=[("step", "@step"), ("transactions", "@value"),
+                                                                 ("share of total", "@share")]))
+        self.fig.xaxis.major_label_orientation = 0.7
+        self.fig.yaxis.formatter = _Y
+        self.fig.yaxis.axis_label = "Transactions"
+
+    def update(self, steps: pd.DataFrame) -> None:
+        if steps.empty:
+            self.source.data = {k: [] for k in self.source.data}
+            self.fig.x_range.factors = []
+            self._say("No data for these filters")
+            return
+        self._say("")
+        total = steps.value.iloc[-1]
+        self.fig.x_range.factors = steps.step.tolist()
+        self.source.data = {
+            "step": steps.step.tolist(),
+            "start": steps.start.fillna(0.0).tolist(), "end": steps.end.fillna(0.0).tolist(),
+            "color": [KIND_COLORS.get(k, "#2f6fdf") for k in steps.kind],
+            "value": [fmt.number(v) for v in steps.value],
+            "share": [fmt.percent(v / total) if total else "–" for v in steps.value],
+        }
+
+
+class _Selectable(_Chart):
+    """A chart whose source's rows are groups the user can pick (tap, shift-tap, box select)."""
+
+    source: ColumnDataSource
+
+    def __init__(self, fig: figure):
+        super().__init__(fig)
+        self._on_pick: Callable[[list[str]], None] | None = None
+        self._quiet = False
+
+    def on_pick(self, callback: Callable[[list[str]], None]) -> None:
+        self._on_pick = callback
+        self.source.selected.on_change("indices", self._picked)
+
+    def _picked(self, _attr, _old, new) -> None:
+        if self._quiet or self._on_pick is None:
+            return
+        groups = self.source.data["group"]
+        self._on_pick([groups[i] for i in new if 0 <= i < len(groups)])
+
+    def _set(self, data: dict) -> None:
+        """New rows, and no selection (its indices were of the old rows)."""
+        self._quiet = True
+        try:
+            self.source.selected.indices = []
+            self.source.data = data
+        finally:
+            self._quiet = False
+
+
+class IntervalBars(_Selectable):
+    """Incremental transactions per media group with 94% intervals."""
+
+    def __init__(self):
+        self.source = ColumnDataSource({"group": [], "contribution": [], "lo": [], "hi": [], "color": [],
+                                        "value": [], "interval": [], "spend": []})
+        super().__init__(_figure(x_range=FactorRange(), title="Incremental transactions (94% interval)"))
+        bars = self.fig.vbar(x="group", top="contribution", width=0.72, source=self.source, fill_color="color",
+                             line_color="white", nonselection_fill_alpha=0.25, selection_fill_alpha=1.0)
+        self.fig.add_layout(Whisker(source=self.source, base="group", upper="hi", lower="lo", line_color="#1b263b",
+                                    line_width=1.5))
+        self.fig.add_tools(HoverTool(renderers=[bars], tooltips=[("group", "@group"), ("incremental", "@value"),
+                                                                 ("94% interval", "@interval"), ("spend", "@spend")]))
+        self.fig.add_tools("tap", "box_select")
+        self.fig.xaxis.major_label_orientation = 0.7
+        self.fig.yaxis.formatter = _Y
+        self.fig.yaxis.axis_label = "Incremental transactions"
+
+    def update(self, intervals: pd.DataFrame, group_label: str, palette: dict[str, str]) -> None:
+        self.fig.title.text = f"Incremental transactions by {group_label.lower()} (94% interval)"
+        self._say("" if not intervals.empty else "No media in these filters")
+        self.fig.x_range.factors = intervals.group.tolist()
+        self._set({
+            "group": intervals.group.tolist(),
+            "contribution": intervals.contribution.tolist(),
+            "lo": intervals.lo.tolist(), "hi": intervals.hi.tolist(),
+            "color": [palette.get(g, "#2f6fdf") for g in intervals.group],
+            "value": [fmt.number(v) for v in intervals.contribution],
+            "interval": [f"{fmt.number(a)} – {fmt.number(b)}" + (" (approx.)" if ap else "")
+                         for a, b, ap in zip(intervals.lo, intervals.hi, intervals.approximate)],
+            "spend": [fmt.money(v) for v in intervals.spend],
+        })
+
+
+class Bubbles(_Selectable):
+    """Efficiency (x, spend per incremental transaction) against effectiveness (y, incremental
+    transactions per 1,000 impressions); bubble area by spend, colour by group; the prior year as
+    dashed hollow bubbles when asked."""
+
+    _COLS = ("group", "efficiency", "effectiveness", "size", "color", "when", "efficiency_text",
+             "effectiveness_text", "spend_text", "contribution_text")
+
+    def __init__(self):
+        self.source = ColumnDataSource({c: [] for c in self._COLS})
+        self.prior = ColumnDataSource({c: [] for c in self._COLS})
+        super().__init__(_figure(title="Driver performance"))
+        tips = [("group", "@group (@when)"), ("spend per incremental", "@efficiency_text"),
+                ("incremental per 1k impressions", "@effectiveness_text"), ("spend", "@spend_text"),
+                ("incremental", "@contribution_text")]
+        past = self.fig.scatter("efficiency", "effectiveness", size="size", source=self.prior, fill_alpha=0,
+                                line_color="color", line_width=2, line_dash="dashed")
+        now = self.fig.scatter("efficiency", "effectiveness", size="size", source=self.source, fill_color="color",
+                               line_color="white", fill_alpha=0.8, nonselection_fill_alpha=0.15,
+                               selection_fill_alpha=0.95)
+        self.fig.text("efficiency", "effectiveness", text="group", source=self.source, text_font_size="9pt",
+                      text_color="#1b263b", text_align="center", text_baseline="middle")
+        self.fig.add_tools(HoverTool(renderers=[now, past], tooltips=tips))
+        self.fig.add_tools("tap", "box_select")
+        self.fig.xaxis.axis_label = "Spend per incremental transaction ($)"
+        self.fig.yaxis.axis_label = "Incremental transactions per 1k impressions"
+        self.fig.xaxis.formatter = NumeralTickFormatter(format="$0,0.[00]")
+
+    @staticmethod
+    def _rows(df: pd.DataFrame, when: str, top: float, palette: dict[str, str]) -> dict:
+        spend = df.spend.fillna(0).clip(lower=0).to_numpy(dtype=float)
+        return {
+            "group": df.group.tolist(), "efficiency": df.efficiency.tolist(),
+            "effectiveness": df.effectiveness.tolist(),
+            "size": (8 + 40 * np.sqrt(spend / top)).tolist() if top > 0 else [12.0] * len(df),
+            "color": [palette.get(g, "#2f6fdf") for g in df.group], "when": [when] * len(df),
+            "efficiency_text": [fmt.money(v) for v in df.efficiency],
+            "effectiveness_text": [fmt.number(v, 2) for v in df.effectiveness],
+            "spend_text": [fmt.money(v) for v in df.spend],
+            "contribution_text": [fmt.number(v) for v in df.contribution],
+        }
+
+    def update(self, drivers: pd.DataFrame, prior: pd.DataFrame | None, group_label: str,
+               palette: dict[str, str]) -> None:
+        d = drivers.dropna(subset=["efficiency", "effectiveness"]).reset_index(drop=True)
+        p = (prior.dropna(subset=["efficiency", "effectiveness"]).reset_index(drop=True)
+             if prior is not None else drivers.iloc[0:0])
+        top = max([float(x.spend.max()) for x in (d, p) if not x.empty] or [0.0])
+        self.fig.title.text = (f"Driver performance by {group_label.lower()}"
+                               + (" · prior year dashed" if prior is not None else ""))
+        self._say("" if not d.empty else "No group has both spend per incremental transaction and impressions")
+        self.prior.data = self._rows(p, "prior year", top, palette)
+        self._set(self._rows(d, "this period", top, palette))

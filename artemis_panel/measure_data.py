@@ -1,0 +1,172 @@
+"""The Measure tab's data: the store questions of one filter state, and what a chart selection leaves.
+
+Pure functions on small frames (a few rows per group); nothing here draws. The store aggregates;
+this module only labels, merges and filters those results, so the views stay thin and the logic is
+testable without a browser.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from artemis_panel import formatting as fmt
+from store import queries as q
+from store.reader import StoreReader
+
+TABLE_COLUMNS = {  # table column -> its heading (also the CSV header)
+    "group": "Group",
+    "contribution": "Incremental transactions",
+    "lo": "94% low",
+    "hi": "94% high",
+    "share": "Share of transactions",
+    "spend": "Spend",
+    "impressions": "Impressions",
+    "efficiency": "Spend per incremental transaction",
+    "effectiveness": "Incremental transactions per 1k impressions",
+    "contribution_prior": "Incremental transactions PY",
+    "change_pct": "Change vs PY (%)",
+}
+
+
+@dataclass
+class MeasureData:
+    """Everything the Measure tab shows for one filter state."""
+
+    group_by: str
+    kpis: dict
+    over_time: pd.DataFrame  # date, group, kind_group, contribution
+    waterfall: pd.DataFrame  # step, value, start, end, kind
+    intervals: pd.DataFrame  # group, contribution, lo, hi, spend, approximate
+    drivers: pd.DataFrame  # group, spend, impressions, contribution, efficiency, effectiveness
+    drivers_prior: pd.DataFrame  # the same for the same weeks a year earlier
+    totals: pd.DataFrame  # group, contribution, share, spend, media_share
+    selection: list[str] = field(default_factory=list)
+
+    @classmethod
+    def empty_of(cls, group_by: str) -> "MeasureData":
+        """No rows at all (no run to measure), with the columns the charts expect."""
+        def frame(cols: str) -> pd.DataFrame:
+            return pd.DataFrame({c: pd.Series(dtype=object if c in ("group", "step", "kind", "kind_group", "date")
+                                              else float) for c in cols.split()})
+        drivers = frame("group spend impressions contribution efficiency effectiveness")
+        return cls(group_by=group_by, kpis={}, over_time=frame("date group kind_group contribution"),
+                   waterfall=frame("step value start end kind"),
+                   intervals=frame("group contribution lo hi spend approximate"),
+                   drivers=drivers, drivers_prior=drivers.copy(),
+                   totals=frame("group contribution share spend media_share"))
+
+    @property
+    def groups(self) -> list[str]:
+        """The media groups, largest contribution first."""
+        return self.drivers.group.tolist() if not self.drivers.empty else self.intervals.group.tolist()
+
+    @property
+    def empty(self) -> bool:
+        return self.over_time.empty
+
+
+def load_measure(reader: StoreReader, run_id: str, group_by: str, filters: dict[str, Any]) -> MeasureData:
+    """Ask the store every Measure question for this run, grouping and filters (see ``AppState.filters``)."""
+    kw = dict(filters)
+    brands = kw.pop("brands", None)
+    return MeasureData(
+        group_by=group_by,
+        kpis=q.kpis(reader, run_id, brands, **kw),
+        over_time=q.contributions_over_time(reader, run_id, group_by, brands, **kw),
+        waterfall=q.decomposition(reader, run_id, group_by, brands, **kw),
+        intervals=q.contribution_intervals(reader, run_id, group_by, brands, **kw),
+        drivers=q.driver_performance(reader, run_id, group_by, brands, **kw),
+        drivers_prior=q.driver_performance(reader, run_id, group_by, brands, prior_year=True, **kw),
+        totals=q.totals(reader, run_id, group_by, brands, **kw),
+    )
+
+
+def restack(waterfall: pd.DataFrame) -> pd.DataFrame:
+    """Recompute a waterfall's running ``start`` / ``end`` and its ``Total`` after steps were dropped."""
+    steps = waterfall[waterfall.kind != "total"].reset_index(drop=True)
+    if steps.empty:
+        return waterfall.iloc[0:0].copy()
+    values = steps.value.fillna(0.0).to_numpy(dtype=float)
+    ends = np.cumsum(values)
+    out = steps.assign(start=ends - values, end=ends)
+    total = pd.DataFrame({"step": ["Total"], "value": [ends[-1]], "start": [0.0], "end": [ends[-1]],
+                          "kind": ["total"]})
+    return pd.concat([out, total], ignore_index=True)
+
+
+def select(data: MeasureData, groups: Sequence[str]) -> MeasureData:
+    """The data with only these media groups (baseline, controls and holidays stay): what the other
+    charts and the table show once groups are selected in one chart. No groups: everything."""
+    groups = [g for g in groups if g in set(data.groups) | set(data.intervals.group)]
+    if not groups:
+        return replace(data, selection=[])
+    keep = set(groups)
+
+    def media(df: pd.DataFrame, col: str = "group") -> pd.DataFrame:
+        return df[df[col].isin(keep)].reset_index(drop=True)
+
+    ot = data.over_time
+    wf = data.waterfall
+    return replace(
+        data,
+        over_time=ot[(ot.kind_group != "media") | ot.group.isin(keep)].reset_index(drop=True),
+        waterfall=restack(wf[(wf.kind.isin(["baseline", "controls", "holidays"])) | wf.step.isin(keep)]),
+        intervals=media(data.intervals),
+        drivers=media(data.drivers),
+        drivers_prior=media(data.drivers_prior),
+        totals=media(data.totals),
+        selection=list(groups),
+    )
+
+
+def table(data: MeasureData) -> pd.DataFrame:
+    """One row per media group: contribution with its 94% interval, share, spend, impressions,
+    efficiency, effectiveness, and the prior year's contribution with the change. Raw numbers
+    (formatting is the table widget's job); largest contribution first."""
+    d = data.drivers.set_index("group")
+    idx = list(d.index) + [g for g in data.intervals.group if g not in d.index]
+    out = pd.DataFrame(index=pd.Index(idx, name="group"))
+    i = data.intervals.set_index("group")
+    out["contribution"] = d.contribution.reindex(idx).fillna(i.contribution.reindex(idx))
+    out["lo"] = i.lo.reindex(idx)
+    out["hi"] = i.hi.reindex(idx)
+    out["share"] = data.totals.set_index("group").share.reindex(idx)
+    for c in ("spend", "impressions", "efficiency", "effectiveness"):
+        out[c] = d[c].reindex(idx)
+    prior = data.drivers_prior.set_index("group").contribution.reindex(idx)
+    out["contribution_prior"] = prior
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = (out.contribution - prior) / prior.abs() * 100
+    out["change_pct"] = pct.where(prior.notna() & (prior != 0))
+    return out.reset_index()[list(TABLE_COLUMNS)]
+
+
+def table_csv(data: MeasureData) -> str:
+    """The table as CSV with readable headings (numbers unformatted, for spreadsheets)."""
+    return table(data).rename(columns=TABLE_COLUMNS).to_csv(index=False)
+
+
+KPI_CARDS = (  # (kpi name, title, formatter, whether a rise is good)
+    ("transactions", "Total transactions", fmt.number, True),
+    ("incremental", "Incremental transactions from media", fmt.number, True),
+    ("media_share", "Media share", fmt.percent, True),
+    ("spend", "Media spend", fmt.money, None),
+    ("cost_per_incremental", "Cost per incremental transaction", fmt.money, False),
+)
+
+
+def kpi_cards(kpis: dict) -> list[dict[str, Any]]:
+    """The KPI cards: title, value, change vs prior year (text), and whether that change is good news
+    (True / False; None where it is neither, or there is no prior year)."""
+    cards = []
+    for name, title, f, rise_good in KPI_CARDS:
+        k = kpis[name]
+        pct = k["change_pct"]
+        good = None if pct is None or rise_good is None or pct == 0 else (pct > 0) == rise_good
+        cards.append({"name": name, "title": title, "value": f(k["value"]), "change": fmt.change(pct),
+                      "good": good, "prior": f(k["prior"])})
+    return cards

@@ -1,0 +1,238 @@
+"""MeasureView: the Measure tab (KPI cards, contributions over time, waterfall, bars with intervals,
+driver bubbles, table with CSV download), linked by the session's chart selection."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import io
+import logging
+
+import panel as pn
+import param
+from bokeh.models.widgets.tables import NumberFormatter
+
+from artemis_panel import charts
+from artemis_panel.branding import stylesheet
+from artemis_panel.measure_data import MeasureData, kpi_cards, load_measure, select, table, table_csv
+from artemis_panel.state import AppState
+
+log = logging.getLogger(__name__)
+
+_TABLE_FORMATS = {
+    "contribution": NumberFormatter(format="0,0"), "lo": NumberFormatter(format="0,0"),
+    "hi": NumberFormatter(format="0,0"), "share": NumberFormatter(format="0.0%"),
+    "spend": NumberFormatter(format="$0,0"), "impressions": NumberFormatter(format="0,0"),
+    "efficiency": NumberFormatter(format="$0,0.00"), "effectiveness": NumberFormatter(format="0.000"),
+    "contribution_prior": NumberFormatter(format="0,0"), "change_pct": NumberFormatter(format="+0.0"),
+}
+_TITLES = {"group": "Group", "contribution": "Incremental", "lo": "94% low", "hi": "94% high",
+           "share": "Share of tx", "spend": "Spend", "impressions": "Impressions",
+           "efficiency": "$ per incremental", "effectiveness": "Incr. per 1k impr.",
+           "contribution_prior": "Incremental PY", "change_pct": "Δ vs PY %"}
+
+
+class MeasureView(pn.viewable.Viewer):
+    """What each group contributed for the session's filters. Queries run off the event loop (in a
+    worker thread) with the tab's loading indicator on; a failed query shows a notification and
+    leaves the last good charts in place."""
+
+    state = param.ClassSelector(class_=AppState, doc="The session's filters.")
+    renders = param.Integer(default=0, doc="How many times the charts were drawn (tests and benchmarks wait on it).")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._data: MeasureData | None = None
+        self._shown: MeasureData | None = None
+        self._token = 0
+        self._origin: str | None = None  # the chart the current selection was made in
+        self._palette: dict[str, str] = {}
+        self._kpis = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["kpi-row"],
+                                 stylesheets=[stylesheet()])
+        self._area_chart, self._waterfall_chart = charts.StackedArea(), charts.Waterfall()
+        self._bars_chart, self._bubbles_chart = charts.IntervalBars(), charts.Bubbles()
+        self._bars_chart.on_pick(lambda groups: self._picked(groups, "bars"))
+        self._bubbles_chart.on_pick(lambda groups: self._picked(groups, "bubbles"))
+        self._area = pn.pane.Bokeh(self._area_chart.fig, sizing_mode="stretch_width")
+        self._waterfall = pn.pane.Bokeh(self._waterfall_chart.fig, sizing_mode="stretch_width")
+        self._bars = pn.pane.Bokeh(self._bars_chart.fig, sizing_mode="stretch_width")
+        self._bubbles = pn.pane.Bokeh(self._bubbles_chart.fig, sizing_mode="stretch_width")
+        self._table = pn.widgets.Tabulator(
+            None, show_index=False, disabled=True, sizing_mode="stretch_width", layout="fit_data_stretch",
+            formatters=_TABLE_FORMATS, titles=_TITLES, css_classes=["measure-table"], height=320)
+        self._download = pn.widgets.FileDownload(
+            callback=self._csv, filename="artemis-measure.csv", label="Download CSV", button_type="primary",
+            embed=False, width=160, css_classes=["measure-download"])
+        self._clear = pn.widgets.Button(name="Clear selection", button_type="light", width=140, disabled=True)
+        self._clear.on_click(lambda _e: setattr(self.state, "selection", []))
+        self._note = pn.pane.Markdown("", css_classes=["selection-note"], margin=(0, 10))
+        self._status = pn.pane.HTML(self._status_html(), css_classes=["measure-status"], height=0, margin=0)
+        self._prior = pn.widgets.Checkbox.from_param(self.state.param.prior_year, name="Show prior year")
+        self._layout = pn.Column(
+            self._kpis,
+            pn.Row(self._clear, self._note, sizing_mode="stretch_width"),
+            self._area,
+            pn.Row(self._waterfall, self._bars, sizing_mode="stretch_width"),
+            pn.Row(pn.Column(self._prior, self._bubbles, sizing_mode="stretch_width"),
+                   pn.Column(pn.Row(pn.pane.Markdown("#### Numbers by group"), pn.Spacer(), self._download,
+                                    sizing_mode="stretch_width"),
+                             self._table, sizing_mode="stretch_width"),
+                   sizing_mode="stretch_width"),
+            self._status,
+            sizing_mode="stretch_width",
+        )
+        self.state.param.watch(self._filters_changed, ["run_id", "date_range", "audiences", "group_by", "channels"])
+        self.state.param.watch(self._selection_changed, ["selection"])
+        self.state.param.watch(lambda _e: self._draw(), ["prior_year"])
+
+    def __panel__(self):
+        if self._data is None and self.renders == 0:
+            self.schedule_reload()
+        return self._layout
+
+    # ------------------------------------------------------------------ loading
+    def _filters_changed(self, *_events) -> None:
+        self.schedule_reload()
+
+    def schedule_reload(self) -> None:
+        """Reload off the event loop when served; at once otherwise (scripts, unit tests)."""
+        if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+            pn.state.execute(self._reload_async, schedule=True)
+        else:
+            self.reload()
+
+    def _ask(self) -> MeasureData | None:
+        s = self.state
+        if not s.run_id:
+            return None
+        return load_measure(s.reader, s.run_id, s.group_by, s.filters())
+
+    def reload(self) -> None:
+        """Ask the store and redraw, in this thread."""
+        self._token += 1
+        try:
+            data = self._ask()
+        except Exception as e:  # noqa: BLE001 - any failure is the user's to see, not a broken page
+            self._failed(e)
+            return
+        self._loaded(data)
+
+    async def _reload_async(self) -> None:
+        self._token += 1
+        token = self._token
+        doc = pn.state.curdoc
+        self._layout.loading = True
+        try:
+            data = await asyncio.to_thread(self._ask)
+        except Exception as e:  # noqa: BLE001
+            data, error = None, e
+        else:
+            error = None
+
+        def apply() -> None:  # (a next-tick callback holds the document lock the Bokeh models need)
+            if token != self._token:  # a newer change is being answered
+                return
+            try:
+                if error is not None:
+                    self._failed(error)
+                else:
+                    self._loaded(data)
+            finally:
+                self._layout.loading = False
+
+        doc.add_next_tick_callback(apply)
+
+    def _failed(self, e: Exception) -> None:
+        log.exception("Measure query failed")
+        msg = f"Measure: the store could not answer ({type(e).__name__}: {e})"
+        if pn.state.notifications is not None:
+            pn.state.notifications.error(msg, duration=8000)
+        self._note.object = f"⚠️ {html.escape(msg)}"
+
+    def _loaded(self, data: MeasureData | None) -> None:
+        self._data = data
+        if data is not None:
+            groups = data.groups + [g for g in data.over_time.group.unique() if g not in data.groups]
+            self._palette = charts.colors(["Baseline", "Controls", "Holidays", *groups])
+            keep = [g for g in self.state.selection if g in set(data.groups)]
+            if keep != list(self.state.selection):
+                self._origin = None
+                self.state.selection = keep  # (redraws through _selection_changed)
+                return
+        self._draw()
+
+    # ------------------------------------------------------------------ selection
+    def _selection_changed(self, *_events) -> None:
+        if not self.state.selection:
+            self._origin = None
+        self._draw(skip=self._origin)
+
+    def _picked(self, groups: list[str], origin: str) -> None:
+        """Groups picked in a chart (tap, shift-tap, box select; none: the selection was cleared there)."""
+        if groups == list(self.state.selection):
+            return
+        self._origin = origin if groups else None
+        self.state.selection = groups
+
+    # ------------------------------------------------------------------ drawing
+    def _draw(self, skip: str | None = None) -> None:
+        """Draw every chart (all but ``skip``, the chart the selection was made in) from the loaded data."""
+        data = self._data
+        s = self.state
+        if data is None:
+            self._kpis.object = ('<div class="kpi-empty">No run in the store for this brand. '
+                                 'Run <code>artemis sync</code>.</div>')
+            data = MeasureData.empty_of(s.group_by)
+        shown = select(data, s.selection)
+        label = s.group_label
+        self._kpis.object = self._kpi_html(data) if self._data is not None else self._kpis.object
+        self._area_chart.update(shown.over_time, label, self._palette)
+        self._waterfall_chart.update(shown.waterfall)
+        if skip != "bars":
+            self._bars_chart.update(shown.intervals, label, self._palette)
+        if skip != "bubbles":
+            self._bubbles_chart.update(shown.drivers, shown.drivers_prior if s.prior_year else None, label,
+                                       self._palette)
+        self._table.value = table(shown)
+        self._download.filename = f"artemis-measure-{s.run_id}-{s.group_by}.csv".replace(":", "-")
+        self._clear.disabled = not s.selection
+        self._note.object = (f"Selected: **{', '.join(s.selection)}** — the other charts and the table show "
+                             f"only these {label.lower()} groups." if s.selection else "")
+        self._finish(shown)
+
+    def _finish(self, shown: MeasureData | None) -> None:
+        self._shown = shown
+        self.renders += 1
+        self._status.object = self._status_html()
+
+    def _status_html(self) -> str:
+        """A hidden marker saying what is drawn (tests and benchmarks read it; users never see it)."""
+        d = self._shown
+        groups = "|".join(d.groups) if d is not None else ""
+        total = f"{d.over_time.contribution.sum():.6g}" if d is not None else ""
+        return (f'<span class="measure-status" data-renders="{self.renders}" '
+                f'data-group-by="{html.escape(self.state.group_by)}" data-groups="{html.escape(groups)}" '
+                f'data-total="{total}" data-selection="{html.escape("|".join(self.state.selection))}"></span>')
+
+    def _kpi_html(self, data: MeasureData) -> str:
+        k = data.kpis
+        cards = []
+        for c in kpi_cards(k):
+            tone = {True: "good", False: "bad", None: "neutral"}[c["good"]]
+            cards.append(
+                f'<div class="kpi-card" data-kpi="{c["name"]}"><div class="kpi-title">{html.escape(c["title"])}</div>'
+                f'<div class="kpi-value">{html.escape(c["value"])}</div>'
+                f'<div class="kpi-change {tone}" title="prior year: {html.escape(c["prior"])}">'
+                f'{html.escape(c["change"])}</div></div>')
+        span = ""
+        if k.get("start"):
+            span = f'{k["start"]:%d %b %Y} – {k["end"]:%d %b %Y} ({k["weeks"]} weeks)'
+            if k.get("prior_weeks"):
+                span += f' · prior year {k["prior_start"]:%d %b %Y} – {k["prior_end"]:%d %b %Y}'
+                if k["prior_weeks"] < k["weeks"]:
+                    span += f' (only {k["prior_weeks"]} weeks in the run)'
+        return f'<div class="kpi-span">{html.escape(span)}</div><div class="kpi-cards">{"".join(cards)}</div>'
+
+    def _csv(self) -> io.StringIO:
+        shown = self._shown
+        return io.StringIO(table_csv(shown) if shown is not None else "")
