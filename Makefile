@@ -1,8 +1,12 @@
 # The two commands of the README, plus the pieces they are made of.
-.PHONY: setup demo test bench-fit
+.PHONY: setup serve demo test bench-fit bench-app
 
 setup:
 	@bash scripts/setup.sh
+
+# The dashboard on http://localhost:5006/panel_serve (an empty store gets the bundled demo run first).
+serve: setup
+	.venv/bin/panel serve panel_serve.py --port $${PORT:-5006} --num-threads 4 --show
 
 # Demo data, a training run on it, and the run synced into the store (the dashboard comes next).
 demo: setup
@@ -15,3 +19,6 @@ test: setup
 
 bench-fit: setup
 	.venv/bin/python bench/fit.py
+
+bench-app: setup
+	.venv/bin/python bench/app.py

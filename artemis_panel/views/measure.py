@@ -63,7 +63,7 @@ class MeasureView(pn.viewable.Viewer):
         self._download = pn.widgets.FileDownload(
             callback=self._csv, filename="artemis-measure.csv", label="Download CSV", button_type="primary",
             embed=False, width=160, css_classes=["measure-download"])
-        self._clear = pn.widgets.Button(name="Clear selection", button_type="light", width=140, disabled=True)
+        self._clear = pn.widgets.Button(label="Clear selection", width=140, disabled=True)
         self._clear.on_click(lambda _e: setattr(self.state, "selection", []))
         self._note = pn.pane.Markdown("", css_classes=["selection-note"], margin=(0, 10))
         self._status = pn.pane.HTML(self._status_html(), css_classes=["measure-status"], height=0, margin=0)

@@ -1,0 +1,68 @@
+"""MeasureView without a browser: what its charts' sources and table hold after filters and selections."""
+
+from __future__ import annotations
+
+import pytest
+
+from artemis_panel.views import measure as measure_view
+from artemis_panel.views.measure import MeasureView
+
+
+@pytest.fixture
+def view(state):
+    v = MeasureView(state=state)
+    v.__panel__()  # first draw
+    return v
+
+
+def test_first_draw_fills_every_chart_and_the_table(view, demo_rows, state):
+    start, end = state.date_range
+    media = demo_rows[(demo_rows.kind == "media") & (demo_rows.date >= start) & (demo_rows.date <= end)]
+    by_channel = media.groupby("channel").contribution.sum().sort_values(ascending=False)
+    assert view._bars_chart.source.data["group"] == by_channel.index.tolist()
+    assert view._table.value.group.tolist() == by_channel.index.tolist()
+    assert set(view._area_chart.bands.data["group"]) == {"Baseline", "Controls", "Holidays", *by_channel.index}
+    assert view._waterfall_chart.fig.x_range.factors[-1] == "Total"
+    assert view.renders == 1 and 'data-kpi="spend"' in view._kpis.object
+
+
+def test_group_by_and_channel_filter_redraw(view, state, demo_rows):
+    state.group_by = "message_type"
+    assert set(view._bars_chart.source.data["group"]) == set(demo_rows.query("kind == 'media'").message_type)
+    state.group_by = "channel"
+    state.channels = ["OOH"]
+    assert view._table.value.group.tolist() == ["OOH"]
+    assert view.renders == 4  # the first draw and one per change
+
+
+def test_picking_bars_filters_the_other_charts_and_the_table_but_not_the_bars(view, state):
+    groups = view._bars_chart.source.data["group"]
+    view._bars_chart.source.selected.indices = [1, 2]  # as a box select in the browser would
+    assert state.selection == groups[1:3]
+    assert view._table.value.group.tolist() == groups[1:3]
+    assert view._bubbles_chart.source.data["group"] == [g for g in groups[1:3]
+                                                         if g in view._bubbles_chart.source.data["group"]]
+    assert view._bars_chart.source.data["group"] == groups  # the chart picked in keeps every bar
+    media_bands = [g for g in view._area_chart.bands.data["group"] if g not in ("Baseline", "Controls", "Holidays")]
+    assert sorted(media_bands) == sorted(groups[1:3])
+    state.selection = []  # "Clear selection"
+    assert view._table.value.group.tolist() == groups
+
+
+def test_the_csv_download_holds_the_table(view):
+    text = view._csv().getvalue()
+    lines = text.strip().splitlines()
+    assert lines[0].startswith("Group,Incremental transactions,94% low,94% high")
+    assert [line.split(",")[0] for line in lines[1:]] == view._table.value.group.tolist()
+
+
+def test_a_failing_query_keeps_the_charts_and_says_why(view, state, monkeypatch):
+    before = list(view._bars_chart.source.data["group"])
+
+    def boom(*a, **k):
+        raise RuntimeError("disk gone")
+
+    monkeypatch.setattr(measure_view, "load_measure", boom)
+    state.group_by = "pillar"
+    assert "disk gone" in view._note.object
+    assert view._bars_chart.source.data["group"] == before

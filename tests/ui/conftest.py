@@ -1,0 +1,111 @@
+"""``panel serve panel_serve.py`` started on 127.0.0.1 with an empty data folder (so the app syncs the
+bundled demo run on first start), and Chromium from the OS packages driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("ARTEMIS_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(data_dir: Path, port: int, log: Path, store: Path | None = None) -> subprocess.Popen:
+    """Start the app as a user would (``panel serve panel_serve.py``) and wait until it answers."""
+    env = {**os.environ, "ARTEMIS_DATA_DIR": str(data_dir)}
+    env.pop("ARTEMIS_STORE", None)
+    if store is not None:
+        env["ARTEMIS_STORE"] = str(store)
+    panel = Path(sys.executable).with_name("panel")
+    proc = subprocess.Popen(
+        [str(panel), "serve", "panel_serve.py", "--port", str(port), "--address", "127.0.0.1",
+         "--allow-websocket-origin", f"127.0.0.1:{port}", "--num-threads", "4"],
+        cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"panel serve exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/liveness", timeout=2):
+                pass
+        except OSError:
+            try:  # older Panel: no liveness endpoint; the app page answers once the server is up
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return proc
+            except OSError:
+                time.sleep(0.3)
+                continue
+        return proc
+    proc.kill()
+    raise RuntimeError(f"panel serve did not start in 120 s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory):
+    data = tmp_path_factory.mktemp("ui-data")
+    port = free_port()
+    log = data / "panel.log"
+    proc = serve(data, port, log)
+    yield f"http://127.0.0.1:{port}/panel_serve"
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: install it with `apt-get install chromium` "
+                    "(the UI tests drive the OS package; nothing is downloaded)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, app_url):
+    context = browser.new_context(viewport={"width": 1500, "height": 1800}, accept_downloads=True)
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    pg.goto(app_url)
+    wait_renders(pg, 1)
+    yield pg
+    context.close()
+
+
+def status(pg) -> dict:
+    """The Measure tab's hidden status marker: renders, group-by, groups drawn, total drawn, selection."""
+    el = pg.locator("span.measure-status")
+    return {k: el.get_attribute(f"data-{k}") for k in ("renders", "group-by", "groups", "total", "selection")}
+
+
+def wait_renders(pg, n: int) -> dict:
+    """Wait until the Measure charts have been drawn at least ``n`` times; returns the status."""
+    pg.wait_for_function(
+        """n => { const find = (root) => { const el = root.querySelector('span.measure-status');
+                 if (el) return el; for (const h of root.querySelectorAll('*')) { if (h.shadowRoot) {
+                 const f = find(h.shadowRoot); if (f) return f; } } return null; };
+                 const el = find(document); return el && Number(el.dataset.renders) >= n; }""",
+        arg=n, polling=100)
+    return status(pg)

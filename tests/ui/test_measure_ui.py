@@ -1,0 +1,102 @@
+"""The dashboard in Chromium: first start on an empty store, Measure filters, selection, CSV, every tab."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from store.paths import BUNDLED_DEMO_RUNS
+from tests.ui.conftest import status, wait_renders
+
+
+@pytest.fixture(scope="module")
+def rows() -> pd.DataFrame:
+    (folder,) = [p for p in BUNDLED_DEMO_RUNS.iterdir() if p.is_dir()]
+    df = pd.read_parquet(folder / "contributions.parquet")
+    df["date"] = pd.to_datetime(df["date"])
+    return df
+
+
+def last_weeks(rows: pd.DataFrame, weeks: int) -> pd.DataFrame:
+    end = rows.date.max()
+    return rows[rows.date >= end - timedelta(weeks=weeks - 1)]
+
+
+def ranked(df: pd.DataFrame, col: str) -> list[str]:
+    media = df[df.kind == "media"]
+    return media.groupby(col).contribution.sum().sort_values(ascending=False).index.tolist()
+
+
+def table_groups(page) -> list[str]:
+    cells = page.locator(".measure-table .tabulator-row .tabulator-cell[tabulator-field='group']")
+    return [c.inner_text().strip() for c in cells.all()]
+
+
+def test_first_start_shows_the_demo_run(page, rows, tmp_path):
+    st = status(page)
+    want = last_weeks(rows, 52)
+    assert st["groups"].split("|") == ranked(want, "channel")
+    assert float(st["total"]) == pytest.approx(want.contribution.sum(), rel=1e-4)
+    assert page.locator(".kpi-card").count() == 5
+    assert table_groups(page) == ranked(want, "channel")
+    for tab in ("Measure", "Forecast", "Maximize", "Jobs", "Compare"):
+        page.locator(".bk-tab", has_text=tab).first.click()
+        if tab != "Measure":
+            page.get_by_text("Coming next.").first.wait_for()
+        page.screenshot(path=str(tmp_path / f"{tab.lower()}.png"), full_page=True)
+        assert (tmp_path / f"{tab.lower()}.png").stat().st_size > 10_000
+
+
+def test_group_by_and_period_change_the_charts(page, rows):
+    n = int(status(page)["renders"])
+    page.locator(".f-group-by select").select_option(label="Pillar")
+    st = wait_renders(page, n + 1)
+    assert st["group-by"] == "pillar"
+    assert st["groups"].split("|") == ranked(last_weeks(rows, 52), "pillar")
+    page.locator(".f-period select").select_option(label="Last 13 weeks")
+    st = wait_renders(page, n + 2)
+    want = last_weeks(rows, 13)
+    assert float(st["total"]) == pytest.approx(want.contribution.sum(), rel=1e-4)
+    assert st["groups"].split("|") == ranked(want, "pillar")
+    assert table_groups(page) == ranked(want, "pillar")
+
+
+def test_choosing_a_channel_filters_the_table(page, rows):
+    n = int(status(page)["renders"])
+    box = page.locator(".f-channels input[type='search']").first
+    box.click()
+    box.fill("OOH")
+    page.locator(".f-channels .choices__item--choice", has_text="OOH").first.click()
+    st = wait_renders(page, n + 1)
+    assert st["groups"] == "OOH"
+    assert table_groups(page) == ["OOH"]
+
+
+def test_tapping_a_bar_filters_the_table(page, rows):
+    order = ranked(last_weeks(rows, 52), "channel")
+    n = int(status(page)["renders"])
+    canvas = page.locator(".bk-Figure").nth(2)  # area, waterfall, bars, bubbles
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    # The largest bar is the first: tap low in its slot (the plot area starts after the y axis).
+    page.mouse.click(box["x"] + 95, box["y"] + box["height"] - 110)
+    st = wait_renders(page, n + 1)
+    assert st["selection"] == order[0]
+    assert table_groups(page) == [order[0]]
+
+
+def test_csv_download_holds_the_table_rows(page, rows, tmp_path):
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="Download CSV").click()
+    path = tmp_path / "measure.csv"
+    dl.value.save_as(path)
+    csv = pd.read_csv(path)
+    want = last_weeks(rows, 52)
+    media = want[want.kind == "media"].groupby("channel")
+    assert csv["Group"].tolist() == ranked(want, "channel")
+    np.testing.assert_allclose(csv["Spend"], media.spend.sum().loc[csv.Group].to_numpy(), rtol=1e-9)
+    np.testing.assert_allclose(csv["Incremental transactions"],
+                               media.contribution.sum().loc[csv.Group].to_numpy(), rtol=1e-9)
