@@ -65,11 +65,12 @@ class StackedArea(_Chart):
         super().__init__(_figure(x_axis_type="datetime", title="Contributions over time"))
         self.bands = ColumnDataSource({"xs": [], "ys": [], "group": [], "color": [], "total": []})
         self.weeks = ColumnDataSource({"date": [], "top": [], "group": [], "value": []})
+        self.max_bands = 12  # media groups drawn one by one; the rest are summed into "Other media"
         bands = self.fig.patches("xs", "ys", source=self.bands, fill_color="color", line_color=None,
                                  fill_alpha=0.88, legend_field="group")
         dots = self.fig.scatter("date", "top", source=self.weeks, size=6, alpha=0)
         self.fig.add_tools(HoverTool(renderers=[dots], tooltips=[("group", "@group"), ("week", "@date{%F}"),
-                                                                  ("contribution", "@value")],
+                                                                  ("contribution", "@value{0.[0]a}")],
                                      formatters={"@date": "datetime"}, mode="mouse"))
         self.fig.add_tools(HoverTool(renderers=[bands], tooltips=[("group", "@group"), ("period", "@total")]))
         legend = self.fig.legend[0]
@@ -92,6 +93,10 @@ class StackedArea(_Chart):
         fixed = [g for g in FIXED_COLORS if g in wide.columns]
         media = (over_time[over_time.kind_group == "media"].groupby("group").contribution.sum()
                  .sort_values(ascending=False).index.tolist())
+        if len(media) > self.max_bands:  # a readable stack: the largest groups, then the rest together
+            rest = media[self.max_bands - 1:]
+            wide["Other media"] = wide[rest].sum(axis=1)
+            media = media[:self.max_bands - 1] + ["Other media"]
         dates = pd.to_datetime(wide.index).to_numpy(dtype="datetime64[ms]").astype("int64").astype(float)
         bottom = np.zeros(len(wide))
         bands = {"xs": [], "ys": [], "group": [], "color": [], "total": []}
@@ -104,13 +109,13 @@ class StackedArea(_Chart):
             bands["group"].append(g)
             bands["color"].append(palette.get(g, "#999999"))
             bands["total"].append(f"{fmt.number(values.sum())} transactions")
-            weeks["date"].extend(dates)
-            weeks["top"].extend(top)
+            weeks["date"].append(dates)
+            weeks["top"].append(top)
             weeks["group"].extend([g] * len(dates))
-            weeks["value"].extend(fmt.number(v) for v in values)
+            weeks["value"].append(values)
             bottom = top
         self.bands.data = bands
-        self.weeks.data = weeks
+        self.weeks.data = {k: (v if k == "group" else np.concatenate(v)) for k, v in weeks.items()}
 
 
 class Waterfall(_Chart):

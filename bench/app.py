@@ -1,0 +1,173 @@
+"""Dashboard benchmark: first render and filter-change latency of the Measure tab in Chromium.
+
+On a store of about 1M contribution rows (one run, 68 variables × ~94 audiences × 156 weeks,
+written by ``bench/store.py``'s generator and synced by ``store.sync``), ``panel serve
+panel_serve.py`` is started as a user would start it, then Chromium (the OS package, driven by
+Playwright) measures:
+
+* time from process start, and from the server answering, to the Measure tab fully drawn;
+* filter change to charts updated (the hidden status marker's render count goes up), p50 / p95
+  over 30 interactions alternating the group-by and the period, for one session alone;
+* the same with 10 sessions interacting at once (10 browser contexts, 30 interactions each).
+
+Targets (issue 4): first render ≤ 2 s after the server is up; interaction p95 ≤ 300 ms alone and
+≤ 600 ms with 10 sessions. Run: ``make bench-app`` or ``python bench/app.py [--sessions 10]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench import store as store_bench  # noqa: E402
+from store.sync import sync  # noqa: E402
+from tests.ui.conftest import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402
+
+# The status marker lives in a shadow root; its container is found once per page and kept (a full
+# search of every shadow root on each animation frame would slow the page being measured).
+STATUS_JS = """() => { let box = window.__artemisStatusBox;
+  if (!box || !box.isConnected) { const find = (root) => { const el = root.querySelector('span.measure-status');
+    if (el) return el; for (const h of root.querySelectorAll('*')) { if (h.shadowRoot) {
+    const f = find(h.shadowRoot); if (f) return f; } } return null; };
+    const el = find(document); if (!el) return 0; box = window.__artemisStatusBox = el.parentNode; }
+  const el = box.querySelector('span.measure-status'); return el ? Number(el.dataset.renders) : 0; }"""
+GROUPS = ["Pillar", "Channel", "Message type", "Channel group", "Audience", "Variable"]
+PERIODS = ["Last 13 weeks", "Last 52 weeks", "Last 26 weeks", "All weeks"]
+
+
+def make_store(work: Path, rows: int, seed: int) -> tuple[Path, int]:
+    n_aud = max(1, round(rows / (len(store_bench.VARS) * store_bench.WEEKS)))
+    root = work / "runs"
+    _, n = store_bench.write_run(root, store_bench.run_id_for(0), "Bench Burgers",
+                                 store_bench.audiences_for(n_aud), seed)
+    path = work / "store.duckdb"
+    sync(root, path)
+    shutil.rmtree(root)
+    return path, n
+
+
+def start_server(store: Path, data: Path, port: int, log: Path) -> tuple[subprocess.Popen, float, float]:
+    """Start ``panel serve``; returns the process, its start time and the time it first answered."""
+    env = {**os.environ, "ARTEMIS_DATA_DIR": str(data), "ARTEMIS_STORE": str(store)}
+    panel = Path(sys.executable).with_name("panel")
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([str(panel), "serve", "panel_serve.py", "--port", str(port), "--address", "127.0.0.1",
+                             "--allow-websocket-origin", f"127.0.0.1:{port}", "--num-threads", "4"],
+                            cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(log.read_text()[-3000:])
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).close()
+            return proc, t0, time.perf_counter()
+        except OSError:
+            time.sleep(0.05)
+
+
+async def renders(page) -> int:
+    return await page.evaluate(STATUS_JS)
+
+
+async def interact(page, n: int, offset: int) -> list[float]:
+    """``n`` filter changes (group-by and period in turn); seconds from the change to the redraw."""
+    out = []
+    current = {"group": "Channel", "period": "Last 52 weeks"}  # what a new session shows
+    for i in range(n):
+        kind, options = ("group", GROUPS) if i % 2 == 0 else ("period", PERIODS)
+        choice = options[(i // 2 + offset) % len(options)]
+        if choice == current[kind]:  # (choosing the shown value changes nothing)
+            choice = options[(options.index(choice) + 1) % len(options)]
+        current[kind] = choice
+        before = await renders(page)
+        t = time.perf_counter()
+        selector = ".f-group-by select" if kind == "group" else ".f-period select"
+        await page.locator(selector).select_option(label=choice)
+        await page.wait_for_function(f"() => ({STATUS_JS})() > {before}", polling="raf")
+        out.append(time.perf_counter() - t)
+    return out
+
+
+async def run(url: str, t0: float, t_up: float, sessions: int, n: int) -> dict:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+        async def open_page():
+            ctx = await browser.new_context(viewport={"width": 1500, "height": 1800})
+            page = await ctx.new_page()
+            page.set_default_timeout(120_000)
+            await page.goto(url)
+            await page.wait_for_function(f"() => ({STATUS_JS})() >= 1", polling="raf")
+            await page.locator(".kpi-card").first.wait_for()
+            return page
+
+        first = await open_page()
+        t_render = time.perf_counter()
+        second_t = time.perf_counter()
+        await (await open_page()).context.close()  # a later visitor (server warm)
+        second = time.perf_counter() - second_t
+        alone = await interact(first, n, 0)
+        pages = [first] + [await open_page() for _ in range(sessions - 1)]
+        together = await asyncio.gather(*(interact(pg, n, i) for i, pg in enumerate(pages)))
+        await browser.close()
+    return {"from_start": t_render - t0, "from_up": t_render - t_up, "second_visit": second, "alone": alone,
+            "together": [x for xs in together for x in xs]}
+
+
+def pct(xs: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(xs) * 1000, q))
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=float, default=1e6)
+    ap.add_argument("--sessions", type=int, default=10)
+    ap.add_argument("--interactions", type=int, default=30)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="artemis-bench-app-") as tmp:
+        work = Path(tmp)
+        print(f"writing and syncing a store of about {args.rows:,.0f} contribution rows ...", flush=True)
+        store, rows = make_store(work, int(args.rows), args.seed)
+        port = free_port()
+        proc, t0, t_up = start_server(store, work / "data", port, work / "panel.log")
+        try:
+            print(f"server up after {t_up - t0:.2f} s; measuring in Chromium ...", flush=True)
+            res = asyncio.run(run(f"http://127.0.0.1:{port}/panel_serve", t0, t_up, args.sessions,
+                                  args.interactions))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+    a50, a95 = pct(res["alone"], 50), pct(res["alone"], 95)
+    t50, t95 = pct(res["together"], 50), pct(res["together"], 95)
+    print()
+    print(f"Measure tab on a store of {rows:,} contribution rows (one run), Chromium {CHROMIUM}")
+    print(f"{'figure':<52} {'measured':>12} {'target':>10}")
+    print(f"{'first render, from process start':<52} {res['from_start']:>10.2f} s {'':>10}")
+    print(f"{'first render, from server up':<52} {res['from_up']:>10.2f} s {'≤ 2 s':>10}")
+    print(f"{'a second visitor: page open to rendered':<52} {res['second_visit']:>10.2f} s {'':>10}")
+    print(f"{'filter change → charts updated, alone p50':<52} {a50:>9.0f} ms {'':>10}")
+    print(f"{'filter change → charts updated, alone p95':<52} {a95:>9.0f} ms {'≤ 300 ms':>10}")
+    print(f"{f'filter change → charts updated, {args.sessions} sessions p50':<52} {t50:>9.0f} ms {'':>10}")
+    print(f"{f'filter change → charts updated, {args.sessions} sessions p95':<52} {t95:>9.0f} ms {'≤ 600 ms':>10}")
+    print()
+    print(f"ratios to target: first render {res['from_up'] / 2:.2f}×, alone p95 {a95 / 300:.2f}×, "
+          f"{args.sessions} sessions p95 {t95 / 600:.2f}× (≤ 1 meets it)")
+
+
+if __name__ == "__main__":
+    main()
