@@ -43,7 +43,6 @@ class MeasureData:
     intervals: pd.DataFrame  # group, contribution, lo, hi, spend, approximate
     drivers: pd.DataFrame  # group, spend, impressions, contribution, efficiency, effectiveness
     drivers_prior: pd.DataFrame  # the same for the same weeks a year earlier
-    totals: pd.DataFrame  # group, contribution, share, spend, media_share
     selection: list[str] = field(default_factory=list)
 
     @classmethod
@@ -56,8 +55,7 @@ class MeasureData:
         return cls(group_by=group_by, kpis={}, over_time=frame("date group kind_group contribution"),
                    waterfall=frame("step value start end kind"),
                    intervals=frame("group contribution lo hi spend approximate"),
-                   drivers=drivers, drivers_prior=drivers.copy(),
-                   totals=frame("group contribution share spend media_share"))
+                   drivers=drivers, drivers_prior=drivers.copy())
 
     @property
     def groups(self) -> list[str]:
@@ -81,7 +79,6 @@ def load_measure(reader: StoreReader, run_id: str, group_by: str, filters: dict[
         intervals=q.contribution_intervals(reader, run_id, group_by, brands, **kw),
         drivers=q.driver_performance(reader, run_id, group_by, brands, **kw),
         drivers_prior=q.driver_performance(reader, run_id, group_by, brands, prior_year=True, **kw),
-        totals=q.totals(reader, run_id, group_by, brands, **kw),
     )
 
 
@@ -118,7 +115,6 @@ def select(data: MeasureData, groups: Sequence[str]) -> MeasureData:
         intervals=media(data.intervals),
         drivers=media(data.drivers),
         drivers_prior=media(data.drivers_prior),
-        totals=media(data.totals),
         selection=list(groups),
     )
 
@@ -134,7 +130,8 @@ def table(data: MeasureData) -> pd.DataFrame:
     out["contribution"] = d.contribution.reindex(idx).fillna(i.contribution.reindex(idx))
     out["lo"] = i.lo.reindex(idx)
     out["hi"] = i.hi.reindex(idx)
-    out["share"] = data.totals.set_index("group").share.reindex(idx)
+    transactions = (data.kpis.get("transactions") or {}).get("value")  # actual transactions of the selection
+    out["share"] = out.contribution / transactions if transactions else np.nan
     for c in ("spend", "impressions", "efficiency", "effectiveness"):
         out[c] = d[c].reindex(idx)
     prior = data.drivers_prior.set_index("group").contribution.reindex(idx)

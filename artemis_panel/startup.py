@@ -13,6 +13,7 @@ from store.sync import init_store, sync
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
+_ready: set[Path] = set()  # stores this process has found with runs (later sessions skip the check)
 
 
 def store_has_runs(path: Path) -> bool:
@@ -35,11 +36,13 @@ def ensure_store(path: str | Path | None = None, demo_runs: Path = BUNDLED_DEMO_
     session: only the first one in a process syncs."""
     path = Path(path or default_store()).expanduser().resolve()
     with _lock:
-        if store_has_runs(path):
+        if path in _ready or store_has_runs(path):
+            _ready.add(path)
             return path
         init_store(path)
         if demo_runs.is_dir():
             log.info("empty store at %s: syncing the bundled demo run from %s", path, demo_runs)
             report = sync(demo_runs, path, say=lambda m: log.warning("%s", m))
             log.info("%s", report.line())
+        _ready.add(path)
     return path

@@ -18,13 +18,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import store as store_bench  # noqa: E402
 from store.sync import sync  # noqa: E402
-from tests.ui.conftest import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402
+from tests.ui.conftest import CHROMIUM, CHROMIUM_ARGS, free_port, serve  # noqa: E402
 
 # The status marker lives in a shadow root; its container is found once per page and kept (a full
 # search of every shadow root on each animation frame would slow the page being measured).
@@ -57,24 +54,6 @@ def make_store(work: Path, rows: int, seed: int) -> tuple[Path, int]:
     sync(root, path)
     shutil.rmtree(root)
     return path, n
-
-
-def start_server(store: Path, data: Path, port: int, log: Path) -> tuple[subprocess.Popen, float, float]:
-    """Start ``panel serve``; returns the process, its start time and the time it first answered."""
-    env = {**os.environ, "ARTEMIS_DATA_DIR": str(data), "ARTEMIS_STORE": str(store)}
-    panel = Path(sys.executable).with_name("panel")
-    t0 = time.perf_counter()
-    proc = subprocess.Popen([str(panel), "serve", "panel_serve.py", "--port", str(port), "--address", "127.0.0.1",
-                             "--allow-websocket-origin", f"127.0.0.1:{port}", "--num-threads", "4"],
-                            cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(log.read_text()[-3000:])
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).close()
-            return proc, t0, time.perf_counter()
-        except OSError:
-            time.sleep(0.05)
 
 
 async def renders(page) -> int:
@@ -144,7 +123,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"writing and syncing a store of about {args.rows:,.0f} contribution rows ...", flush=True)
         store, rows = make_store(work, int(args.rows), args.seed)
         port = free_port()
-        proc, t0, t_up = start_server(store, work / "data", port, work / "panel.log")
+        t0 = time.perf_counter()
+        proc = serve(work / "data", port, work / "panel.log", store=store)  # returns once it answers
+        t_up = time.perf_counter()
         try:
             print(f"server up after {t_up - t0:.2f} s; measuring in Chromium ...", flush=True)
             res = asyncio.run(run(f"http://127.0.0.1:{port}/panel_serve", t0, t_up, args.sessions,

@@ -183,9 +183,10 @@ class MeasureView(pn.viewable.Viewer):
             self._kpis.object = ('<div class="kpi-empty">No run in the store for this brand. '
                                  'Run <code>artemis sync</code>.</div>')
             data = MeasureData.empty_of(s.group_by)
+        else:
+            self._kpis.object = self._kpi_html(data)
         shown = select(data, s.selection)
         label = s.group_label
-        self._kpis.object = self._kpi_html(data) if self._data is not None else self._kpis.object
         self._area_chart.update(shown.over_time, label, self._palette)
         self._waterfall_chart.update(shown.waterfall)
         if skip != "bars":
