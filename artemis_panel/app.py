@@ -12,6 +12,8 @@ import param
 from artemis_panel.branding import logo_uri, stylesheet
 from artemis_panel.startup import ensure_store
 from artemis_panel.state import AppState
+from artemis_panel.views.forecast import ForecastView
+from artemis_panel.views.maximize import MaximizeView
 from artemis_panel.views.measure import MeasureView
 from artemis_panel.views.upcoming import UpcomingView
 from store.reader import shared_reader
@@ -35,8 +37,17 @@ class ArtemisApp(pn.viewable.Viewer):
         super().__init__(**params)
         self.store_path = path
         self.measure = MeasureView(state=self.state)
-        tabs = [("Measure", self.measure)] + [(t, UpcomingView(tab=t)) for t in TABS[1:]]
+        self.forecast = ForecastView(state=self.state, store_path=path)
+        self.maximize = MaximizeView(state=self.state, store_path=path)
+        tabs = [("Measure", self.measure), ("Forecast", self.forecast), ("Maximize", self.maximize)]
+        tabs += [(t, UpcomingView(tab=t)) for t in TABS[3:]]
         self.tabs = pn.Tabs(*tabs, dynamic=True, sizing_mode="stretch_width", css_classes=["main-tabs"])
+        self.state.param.watch(self._handoff, ["handoff"])
+
+    def _handoff(self, event) -> None:
+        """A plan sent to Forecast (from Maximize): show that tab."""
+        if event.new:
+            self.tabs.active = TABS.index("Forecast")
 
     def sidebar(self) -> list:
         s = self.state

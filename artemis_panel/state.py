@@ -50,6 +50,8 @@ class AppState(param.Parameterized):
                                doc="Show the same weeks a year earlier in the driver performance chart.")
     run_bounds = param.Tuple(default=(None, None), length=2, precedence=-1,
                              doc="The run's first and last week (set when the run changes).")
+    handoff = param.Dict(default=None, allow_None=True, precedence=-1,
+                         doc="A plan one tab sends another: {'start', 'plan', 'name'} (Maximize -> Forecast).")
     brands = param.List(default=None, allow_None=True, precedence=-1, constant=True,
                         doc="The brands this session may see (None: all). Every query is restricted to them.")
 

@@ -140,7 +140,7 @@ def response_table(d: ModelData, params: dict[str, np.ndarray], saturation: str)
 
     Media variables: ``adstock_decay``, ``half_saturation`` and ``hill_slope`` (or
     ``saturation_lambda``), ``cost_per_transaction``, ``beta`` (transactions per week at full
-    saturation), ``x_scale``, ``l_max``, ``spend_train``. Controls and holidays: ``coefficient``,
+    saturation), ``x_scale``, ``l_max``, ``spend_train``, ``uses_impressions`` (1 if the input is impressions). Controls and holidays: ``coefficient``,
     ``x_scale``, ``center``. ``baseline``: ``intercept``, ``trend``, ``sin_k``/``cos_k``,
     ``y_scale``, ``sigma``, ``n_train``.
     """
@@ -174,6 +174,7 @@ def response_table(d: ModelData, params: dict[str, np.ndarray], saturation: str)
             add(name, "media", "x_scale", d.x_scale[i])
             add(name, "media", "l_max", d.l_max)
             add(name, "media", "spend_train", d.spend_train[i])
+            add(name, "media", "uses_impressions", 1.0 if d.signal[i] == "impressions" else 0.0)
     out = pd.concat(rows, ignore_index=True)
     out.insert(0, "audience", pd.array([d.audience or None] * len(out), dtype="string"))
     return out[RESPONSE_COLUMNS]

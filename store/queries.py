@@ -531,7 +531,30 @@ def contribution_intervals(r: StoreReader, run_id: str, group_by: str = "variabl
     )
 
 
+def response_draws(r: StoreReader, run_id: str, brands: Sequence[str] | None = None) -> pd.DataFrame:
+    """A run's posterior response draws (``audience, variable, kind, parameter, draw, value``), for the
+    response engine; empty for a run the brands may not see or without draws."""
+    f = _Filter.of(run_id, brands)
+    where, params = f.where(dates=False, channels=False)
+    return r.query(f"SELECT audience, variable, kind, parameter, draw, value FROM response_draws WHERE {where}",
+                   params)
+
+
+def run_contributions(r: StoreReader, run_id: str, brands: Sequence[str] | None = None) -> pd.DataFrame:
+    """A run's weekly rows (date × variable × audience) with the columns the response engine reads:
+    the actual spend, impressions and transactions, and the contributions of controls and holidays."""
+    f = _Filter.of(run_id, brands)
+    where, params = f.where(dates=False, channels=False)
+    return r.query(
+        f"""SELECT date, variable, channel, channel_group, pillar, message_type, audience, kind,
+                   contribution, spend, impressions, transactions
+            FROM {BASE} WHERE {where} ORDER BY audience, variable, date""",
+        params,
+    )
+
+
 __all__ = [
     "GROUPS", "PRIOR_YEAR_DAYS", "prior_year_range", "list_runs", "filter_options", "contributions_over_time",
-    "totals", "kpis", "decomposition", "driver_performance", "contribution_intervals",
+    "totals", "kpis", "decomposition", "driver_performance", "contribution_intervals", "response_draws",
+    "run_contributions",
 ]

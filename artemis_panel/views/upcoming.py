@@ -6,17 +6,6 @@ import panel as pn
 import param
 
 PLANS = {
-    "Forecast": (
-        "Forecast transactions for the weeks ahead under a spend plan, with a 94% band from the "
-        "posterior draws saved with the run (no MCMC in the app).",
-        "Until then: `artemis train` writes `response.parquet`, the draws this tab will use.",
-    ),
-    "Maximize": (
-        "Find the budget split across channels that buys the most transactions for a total budget, "
-        "within per-channel bounds, and compare it with the current plan.",
-        "Until then: the driver performance chart in Measure shows each channel's spend per incremental "
-        "transaction.",
-    ),
     "Jobs": (
         "Launch training and cross-validation on this machine or as SageMaker jobs, and follow their "
         "progress here.",

@@ -1,0 +1,436 @@
+"""Budget optimisation over the posterior: the split of a budget between media variables that buys the
+most incremental transactions, solved with SciPy's SLSQP on vectorised gradients over the draws.
+
+The problem is posed on a :class:`~jobs.response_engine.ResponseEngine` for a period of weeks:
+
+* each variable's budget :math:`B_v` is spread over the weeks (and audiences) as its spend was in the
+  reference plan (the same weeks a year earlier; evenly where it had none), so the model input of
+  week *t* is :math:`B_v p_{tv}` and its adstock :math:`h_{dtv} + B_v q_{dtv}`: linear in the budget,
+  with :math:`h` the carry-over of the actual weeks before the period;
+* the objective counts the incremental transactions of the period's weeks *and* of the ``l_max - 1``
+  weeks after it (carry-over, with no spend then), per draw:
+  :math:`F_d(B) = \\sum_{v,t} \\beta_{dv} \\, s_{dv}(h_{dtv} + B_v q_{dtv})`;
+* maximised is the mean over draws (``"mean"``) or, risk-aware, a lower quantile of :math:`F_d`
+  (``"quantile"``, smoothed over the draws nearest to it so that SLSQP sees a gradient).
+
+The variables are separable, so marginal returns :math:`\\partial \\bar F / \\partial B_v` are equal at the
+optimum across the variables not held at a bound; :meth:`BudgetProblem.marginal` reports them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
+
+from jobs.response_engine import PlanError, ResponseEngine, interval
+
+
+@dataclass
+class Allocation:
+    """An optimised split and what it buys, against the reference (current) split of the same budget."""
+
+    variables: list[str]
+    budget: float
+    current: np.ndarray  # (V,) reference split scaled to the budget
+    optimal: np.ndarray  # (V,)
+    lower: np.ndarray
+    upper: np.ndarray
+    value_current: np.ndarray  # (D,) incremental transactions per draw
+    value_optimal: np.ndarray  # (D,)
+    marginal_current: np.ndarray  # (V,) d mean / d budget: incremental transactions per extra dollar
+    marginal_optimal: np.ndarray
+    objective: str
+    iterations: int
+    seconds: float
+    converged: bool
+    message: str
+
+    @property
+    def lift(self) -> np.ndarray:
+        return self.value_optimal - self.value_current
+
+    def summary(self) -> dict:
+        lo, hi = interval(self.lift, 0.94)
+        vlo, vhi = interval(self.value_optimal, 0.94)
+        cur = float(self.value_current.mean())
+        return {
+            "budget": self.budget, "objective": self.objective,
+            "incremental_current": cur, "incremental_optimal": float(self.value_optimal.mean()),
+            "incremental_optimal_lo": float(vlo), "incremental_optimal_hi": float(vhi),
+            "lift": float(self.lift.mean()), "lift_lo": float(lo), "lift_hi": float(hi),
+            "lift_pct": float(self.lift.mean() / cur * 100) if cur else None,
+            "prob_better": float((self.lift > 0).mean()),
+            "iterations": self.iterations, "seconds": self.seconds, "converged": self.converged,
+        }
+
+    def table(self) -> pd.DataFrame:
+        """One row per variable: current and optimal spend, change, bounds, marginal cost per transaction."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mc_cur = np.where(self.marginal_current > 0, 1 / self.marginal_current, np.nan)
+            mc_opt = np.where(self.marginal_optimal > 0, 1 / self.marginal_optimal, np.nan)
+            pct = np.where(self.current > 0, (self.optimal / self.current - 1) * 100, np.nan)
+        return pd.DataFrame({
+            "variable": self.variables, "current": self.current, "optimal": self.optimal,
+            "change": self.optimal - self.current, "change_pct": pct, "lower": self.lower, "upper": self.upper,
+            "marginal_cost_current": mc_cur, "marginal_cost_optimal": mc_opt,
+        })
+
+
+class BudgetProblem:
+    """The response of each variable's budget over a period, per draw, with gradients.
+
+    Parameters
+    ----------
+    engine : ResponseEngine
+    start : date or week index
+        First week of the period.
+    weeks : int
+        Length of the period.
+    reference : DataFrame, optional
+        Reference plan (weeks × variables) whose weekly pattern and split are the "current" allocation;
+        defaults to the engine's default plan (the same weeks a year earlier).
+    carryover : bool
+        Count the ``l_max - 1`` weeks after the period (default True).
+    """
+
+    def __init__(self, engine: ResponseEngine, start, weeks: int, reference: pd.DataFrame | None = None,
+                 carryover: bool = True):
+        if weeks < 1:
+            raise PlanError(f"the period must be at least one week; got {weeks}")
+        k = engine.week_of(start) if not isinstance(start, (int, np.integer)) else int(start)
+        ref = engine.default_plan(k, weeks) if reference is None else reference
+        P = engine._plan_array(k, ref)[1]
+        self.engine, self.start, self.weeks = engine, k, weeks
+        self.variables = list(engine.media)
+        self.reference = P.sum(axis=0)  # (V,) the reference budget per variable
+        # weekly pattern of each variable's budget: as in the reference plan, else even
+        totals = P.sum(axis=0)
+        pattern = np.where(totals > 0, P / np.where(totals > 0, totals, 1.0), 1.0 / weeks)  # (H, V)
+        self.pattern = pattern
+        tail = max((s.l_max for s in engine.series), default=1) - 1 if carryover else 0
+        self.tail = tail
+        parts = []  # per series: (index, h, q, beta, saturation params)
+        for s in engine.series:
+            if not s.media:
+                continue
+            # adstock is linear in the input: h = adstock with the period's spend at zero, q = per dollar
+            h = engine.adstock(s, engine._input(s, k, np.zeros_like(P), tail))
+            unit = engine._input(s, k, pattern, tail)
+            unit[: s.l_max - 1] = 0.0
+            q = engine.adstock(s, unit)
+            parts.append((s, h, q))
+        self._parts = parts
+        self.draws = engine.draws
+
+    @classmethod
+    def from_arrays(cls, series_parts, variables: list[str], reference: np.ndarray, draws: int) -> "BudgetProblem":
+        """A problem given directly as (series, h, q) parts (for tests with closed-form answers)."""
+        self = cls.__new__(cls)
+        self.engine, self.start, self.weeks, self.tail = None, 0, 0, 0
+        self.variables, self.reference, self.draws = list(variables), np.asarray(reference, float), draws
+        self._parts = list(series_parts)
+        return self
+
+    # --------------------------------------------------------------------------------------- evaluation
+
+    def _stack(self) -> None:
+        """The series' parts side by side on one axis of (series × variable) columns, for one vectorised
+        pass per evaluation: h, q (D, T, M), beta (D, M), saturation parameters and the column's variable."""
+        parts = self._parts
+        self._col = np.concatenate([s.index for s, _, _ in parts]) if parts else np.zeros(0, int)
+        T = max((h.shape[1] for _, h, _ in parts), default=0)
+        pad = lambda x: np.pad(x, ((0, 0), (0, T - x.shape[1]), (0, 0)))  # noqa: E731
+        self._h = np.concatenate([pad(h) for _, h, _ in parts], axis=2) if parts else np.zeros((self.draws, 0, 0))
+        self._q = np.concatenate([pad(q) for _, _, q in parts], axis=2) if parts else np.zeros((self.draws, 0, 0))
+        self._beta = np.concatenate([s.beta for s, _, _ in parts], axis=1) if parts else np.zeros((self.draws, 0))
+        self._hill = bool(parts) and parts[0][0].saturation == "hill"
+        if self._hill:
+            self._n = np.concatenate([s.slope for s, _, _ in parts], axis=1)[:, None, :]
+            self._nlogk = self._n * np.log(np.concatenate([s.half for s, _, _ in parts], axis=1))[:, None, :]
+        else:
+            self._lam = np.concatenate([s.lam for s, _, _ in parts], axis=1)[:, None, :]
+        # (M, V) sums the columns of each variable
+        self._to_var = np.zeros((len(self._col), len(self.variables)))
+        self._to_var[np.arange(len(self._col)), self._col] = 1.0
+
+    def values(self, budget: np.ndarray) -> np.ndarray:
+        """(D,) incremental transactions per draw over the period (and carry-over weeks)."""
+        return self.evaluate(budget, grad=False)[0]
+
+    def evaluate(self, budget: np.ndarray, grad: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+        """Per-draw value (D,) and, if asked, its gradient (D, V) with respect to each variable's budget."""
+        if not hasattr(self, "_h"):
+            self._stack()
+        b = np.asarray(budget, dtype=float)[self._col]
+        a = self._q * b  # adstocked input (D, T, M)
+        a += self._h
+        np.maximum(a, 1e-300, out=a)
+        if self._hill:  # s = 1 / (1 + (k / a)^n) = 1 / (1 + exp(n log k - n log a))
+            r = np.log(a)
+            r *= -self._n
+            r += self._nlogk
+            with np.errstate(over="ignore"):
+                np.exp(r, out=r)  # (inf where a = 0: s = 0)
+            r += 1.0
+            sat = np.reciprocal(r, out=r)
+        else:
+            sat = np.tanh(self._lam * a / 2.0)
+        value = np.einsum("dtm,dm->d", sat, self._beta)
+        if not grad:
+            return value, None
+        if self._hill:  # ds/da = n s (1 - s) / a
+            d = 1.0 - sat
+            d *= sat
+            d *= self._n
+            d /= a
+        else:  # ds/da = lam / 2 (1 - s^2)
+            d = 1.0 - sat * sat
+            d *= self._lam / 2.0
+        d *= self._q
+        g = np.einsum("dtm,dm->dm", d, self._beta) @ self._to_var
+        return value, g
+
+    def response_curve(self, variable: str, budgets: np.ndarray) -> np.ndarray:
+        """(D, G) one variable's own incremental transactions per draw as its budget runs over ``budgets``
+        (the variables are separable: the others' budgets do not change it)."""
+        i = self.variables.index(variable)
+        out = np.zeros((self.draws, len(budgets)))
+        for j, b in enumerate(budgets):
+            B = np.zeros(len(self.variables))
+            B[i] = b
+            out[:, j] = self._single(i, B)
+        return out
+
+    def _single(self, i: int, B: np.ndarray) -> np.ndarray:
+        """(D,) the response of variable i alone at budget B[i]."""
+        value = np.zeros(self.draws)
+        for s, h, q in self._parts:
+            pos = np.flatnonzero(s.index == i)
+            if not len(pos):
+                continue
+            p = pos[0]
+            a = np.maximum(h[:, :, p] + B[i] * q[:, :, p], 0.0)
+            if s.saturation == "hill":
+                with np.errstate(divide="ignore", over="ignore"):
+                    r = np.exp(s.slope[:, None, p] * (np.log(s.half[:, None, p]) - np.log(np.maximum(a, 1e-300))))
+                sat = 1.0 / (1.0 + r)
+            else:
+                sat = np.tanh(s.lam[:, None, p] * a / 2.0)
+            value += sat.sum(axis=1) * s.beta[:, p]
+        return value
+
+    def marginal(self, budget: np.ndarray) -> np.ndarray:
+        """(V,) expected incremental transactions per extra dollar of each variable."""
+        return self.evaluate(budget)[1].mean(axis=0)
+
+    # --------------------------------------------------------------------------------------- objective
+
+    def _objective(self, objective: str, quantile: float):
+        D = self.draws
+        if objective == "mean":
+            def f(B):
+                v, g = self.evaluate(B)
+                return v.mean(), g.mean(axis=0)
+            return f
+        if objective != "quantile":
+            raise PlanError(f"objective must be 'mean' or 'quantile'; got {objective!r}")
+        if not 0 < quantile < 0.5:
+            raise PlanError(f"the risk-aware quantile must be between 0 and 0.5; got {quantile}")
+        width = max(3, int(round(0.04 * D)))  # the draws within ±2% of the quantile
+
+        def f(B):
+            v, g = self.evaluate(B)
+            order = np.argsort(v)
+            centre = int(np.clip(round(quantile * (D - 1)), 0, D - 1))
+            sel = order[max(0, centre - width // 2): centre + width // 2 + 1]
+            return v[sel].mean(), g[sel].mean(axis=0)
+        return f
+
+    def score(self, values: np.ndarray, objective: str, quantile: float) -> float:
+        return float(values.mean() if objective == "mean" else np.quantile(values, quantile))
+
+    # --------------------------------------------------------------------------------------- bounds
+
+    def bounds(self, budget: float, lower=None, upper=None, locked=(), pct: float | None = None,
+               check_total: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(current, lower, upper): the reference split scaled to ``budget``, and per-variable bounds.
+
+        ``lower`` / ``upper``: dicts {variable: dollars} (absolute); ``pct``: ± that percentage of the
+        current spend for the variables without absolute bounds; ``locked``: variables held at their
+        current spend. Defaults: 0 and the whole budget.
+        """
+        V = len(self.variables)
+        ref_total = self.reference.sum()
+        current = self.reference * (budget / ref_total) if ref_total > 0 else np.full(V, budget / V)
+        lo, hi = np.zeros(V), np.full(V, float(budget))
+        if pct is not None:
+            if pct < 0:
+                raise PlanError(f"the ± % bound must be positive; got {pct}")
+            lo, hi = current * max(0.0, 1 - pct / 100), current * (1 + pct / 100)
+        for name, bound, arr in (("lower", lower, lo), ("upper", upper, hi)):
+            for var, value in (bound or {}).items():
+                if var not in self.variables:
+                    raise PlanError(f"the {name} bound names an unknown media variable {var!r}")
+                if value is None or (isinstance(value, float) and np.isnan(value)):
+                    continue
+                if value < 0:
+                    raise PlanError(f"the {name} bound of {var!r} is negative ({value:g})")
+                arr[self.variables.index(var)] = float(value)
+        for var in locked or ():
+            if var not in self.variables:
+                raise PlanError(f"cannot lock unknown media variable {var!r}")
+            i = self.variables.index(var)
+            lo[i] = hi[i] = current[i]
+        bad = np.flatnonzero(lo > hi + 1e-9)
+        if len(bad):
+            v = self.variables[bad[0]]
+            raise PlanError(f"the bounds of {v!r} are crossed: lower {lo[bad[0]]:,.0f} > upper {hi[bad[0]]:,.0f}")
+        if check_total and lo.sum() > budget * (1 + 1e-9):
+            raise PlanError(f"the lower bounds add up to {lo.sum():,.0f}, more than the budget {budget:,.0f}")
+        if check_total and hi.sum() < budget * (1 - 1e-9):
+            raise PlanError(f"the upper bounds add up to {hi.sum():,.0f}, less than the budget {budget:,.0f}")
+        return current, lo, hi
+
+    # --------------------------------------------------------------------------------------- solving
+
+    def optimize(self, budget: float, lower=None, upper=None, locked=(), pct: float | None = None,
+                 objective: str = "mean", quantile: float = 0.05, start: np.ndarray | None = None,
+                 tol: float = 1e-10, maxiter: int = 300) -> Allocation:
+        """The split of ``budget`` that maximises the objective within the bounds."""
+        import time
+
+        t0 = time.perf_counter()
+        if not np.isfinite(budget) or budget <= 0:
+            raise PlanError(f"the budget must be a positive amount; got {budget:g}")
+        current, lo, hi = self.bounds(budget, lower, upper, locked, pct)
+        f = self._objective(objective, quantile)
+        # scaled problem over the variables free to move (lo < hi): u = B / budget, sum(u) = 1, and the
+        # objective over its value at the current split (SLSQP's tolerances are then relative)
+        scale = abs(f(current)[0]) or 1.0
+        x0 = _project(current if start is None else np.asarray(start, float), lo, hi, budget)
+        free = hi - lo > 1e-9 * budget
+        fixed_total = x0[~free].sum()
+
+        def full(u):
+            B = x0.copy()
+            B[free] = u * budget
+            return B
+
+        def fun(u):
+            v, g = f(full(u))
+            return -v / scale, -g[free] * budget / scale
+
+        res = _Result(x0[free] / budget)
+        if free.sum() > 1:
+            res = minimize(fun, x0[free] / budget, jac=True, method="SLSQP",
+                           bounds=list(zip(lo[free] / budget, hi[free] / budget)),
+                           constraints=[{"type": "eq", "fun": lambda u: u.sum() - (budget - fixed_total) / budget,
+                                         "jac": lambda u: np.ones_like(u)}],
+                           options={"ftol": tol if objective == "mean" else max(tol, 1e-7), "maxiter": maxiter})
+        res.x = full(res.x) / budget
+        best = _project(res.x * budget, lo, hi, budget)
+        # never worse than the current split (when it is feasible)
+        cur_ok = current if np.all(current >= lo - 1e-9) and np.all(current <= hi + 1e-9) else None
+        values_best = self.values(best)
+        if cur_ok is not None:
+            values_cur = self.values(cur_ok)
+            if self.score(values_cur, objective, quantile) > self.score(values_best, objective, quantile):
+                best, values_best = cur_ok.copy(), values_cur
+        value_current = self.values(current)
+        return Allocation(
+            variables=self.variables, budget=float(budget), current=current, optimal=best, lower=lo, upper=hi,
+            value_current=value_current, value_optimal=values_best,
+            marginal_current=self.marginal(current), marginal_optimal=self.marginal(best),
+            objective=objective, iterations=int(res.nit), seconds=time.perf_counter() - t0,
+            converged=bool(res.success), message=str(res.message),
+        )
+
+    def minimum_spend(self, goal: float, lower=None, upper=None, locked=(), pct: float | None = None,
+                      reference_budget: float | None = None, rtol: float = 1e-4) -> Allocation:
+        """Target mode: the least budget whose optimal split reaches ``goal`` expected incremental transactions.
+
+        The optimal value :math:`V(B)` rises with the budget and its slope is the common marginal return
+        at the optimum (the budget constraint's multiplier), so Newton's method on :math:`V(B) = goal`,
+        kept inside a bracket, needs a handful of optimisations, each warm-started from the last.
+        ``pct`` and ``locked`` refer to the reference split at ``reference_budget`` (by default the
+        reference plan's total) and then hold as absolute bounds.
+        """
+        if not np.isfinite(goal) or goal <= 0:
+            raise PlanError(f"the goal must be a positive number of transactions; got {goal:g}")
+        ref = float(reference_budget or self.reference.sum() or 1.0)
+        _, lo, hi = self.bounds(ref, lower, upper, locked, pct, check_total=False)
+        lower_abs, upper_abs = dict(zip(self.variables, lo)), dict(zip(self.variables, hi))
+        most = self.values(hi).mean()
+        if most < goal:
+            raise PlanError(f"{goal:,.0f} incremental transactions cannot be reached within the bounds: "
+                            f"spending every upper bound ({hi.sum():,.0f}) buys about {most:,.0f}")
+        a_lo, b_lo = max(lo.sum(), 0.0), None  # bracket: V(a_lo) < goal <= V(b_hi)
+        if a_lo > 0 and self.values(lo).mean() >= goal:
+            return self.optimize(a_lo, lower_abs, upper_abs)
+        b_hi, best = hi.sum(), None
+        budget = min(max(ref, a_lo * 1.01 + 1e-9), b_hi)
+        start = None
+        for _ in range(40):
+            alloc = self.optimize(budget, lower_abs, upper_abs, start=start)
+            value = alloc.value_optimal.mean()
+            if value >= goal:
+                b_hi, best = budget, alloc
+            else:
+                a_lo = budget
+            if best is not None and (b_hi - a_lo) <= rtol * b_hi:
+                break
+            free = (alloc.optimal > alloc.lower + 1e-9 * budget) & (alloc.optimal < alloc.upper - 1e-9 * budget)
+            slope = alloc.marginal_optimal[free].mean() if free.any() else alloc.marginal_optimal.max()
+            step = (goal - value) / slope if slope > 0 else np.inf
+            nxt = budget + step * (1 + 1e-6 if step > 0 else 1 - 1e-6)
+            if not (a_lo < nxt < b_hi):
+                nxt = (a_lo + b_hi) / 2
+            if best is not None and abs(nxt - budget) <= rtol * budget / 2 and value >= goal:
+                break
+            start, budget = alloc.optimal * nxt / budget, nxt
+        if best is None:
+            best = self.optimize(b_hi, lower_abs, upper_abs)
+        return best
+
+    def sweep(self, budgets, lower=None, upper=None, locked=(), pct: float | None = None,
+              objective: str = "mean", quantile: float = 0.05) -> pd.DataFrame:
+        """Budget → optimal expected incremental transactions (and interval), warm-started along the sweep."""
+        rows, start = [], None
+        for b in budgets:
+            try:
+                a = self.optimize(float(b), lower, upper, locked, pct, objective, quantile,
+                                  start=None if start is None else start * b / start.sum())
+            except PlanError:
+                continue
+            start = a.optimal
+            lo, hi = interval(a.value_optimal, 0.94)
+            rows.append({"budget": float(b), "incremental": float(a.value_optimal.mean()), "lo94": float(lo),
+                         "hi94": float(hi), "incremental_current": float(a.value_current.mean()),
+                         "cost_per_incremental": float(b / a.value_optimal.mean()) if a.value_optimal.mean() > 0
+                         else np.nan})
+        return pd.DataFrame(rows)
+
+
+class _Result:
+    """What ``minimize`` returns, for a problem with nothing left to choose."""
+
+    def __init__(self, x):
+        self.x, self.nit, self.success, self.message = x, 0, True, "nothing to optimise: every variable is fixed"
+
+
+def _project(x: np.ndarray, lo: np.ndarray, hi: np.ndarray, total: float) -> np.ndarray:
+    """The point of {lo <= x <= hi, sum x = total} nearest to ``x`` (bisection on the shift)."""
+    x = np.asarray(x, float)
+    a, b = (lo - x).min() - 1, (hi - x).max() + 1
+    for _ in range(200):
+        m = (a + b) / 2
+        if np.clip(x + m, lo, hi).sum() > total:
+            b = m
+        else:
+            a = m
+    out = np.clip(x + (a + b) / 2, lo, hi)
+    out *= total / out.sum() if out.sum() > 0 else 1.0
+    return np.clip(out, lo, hi)

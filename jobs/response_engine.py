@@ -1,0 +1,477 @@
+"""The response engine: a run's fitted model evaluated in NumPy for any weekly spend plan, per posterior draw.
+
+Built from two tables every run keeps (data contract): the response draws (``response.parquet`` / the
+store's ``response_draws``) and the weekly contributions (``contributions.parquet``), which hold the
+actual spend and impressions of every media variable. No PyMC or PyTensor is imported.
+
+For a plan (weeks × media variables, total spend over audiences) the engine returns, for every draw:
+
+* **media**: each variable's incremental transactions, with adstock carry-over from the actual weeks
+  before the plan (zero before the run's first week, as in training) and from earlier plan weeks;
+* **baseline**: intercept and trend (extrapolated linearly past the data) and the yearly seasonality;
+* **controls**: controls, owned / earned media and holidays, *assumed to repeat the same weeks of the
+  year before* (52 weeks earlier; weeks the data has are taken as they were). Each week's value is
+  the run's mean contribution of that week scaled per draw by the draw's coefficient over the mean
+  coefficient, which is exact for the model's linear controls.
+
+Assumptions a plan needs, stated once:
+
+* A plan gives each variable's spend summed over audiences; a run fitted per audience splits it
+  between audiences as that variable's spend was split in the reference weeks (the same weeks a year
+  earlier, else the whole history).
+* A variable the model reads through impressions converts spend to impressions at its
+  impressions-per-dollar of the reference weeks (else of the whole history).
+* The default plan of a week is the actual spend of that week where the data has it, else the spend
+  of the same week a year earlier (repeated back until the data has it).
+* Intervals are of the expected transactions (the model's mean), without week-to-week noise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from jobs.design import fourier_terms, trend_index
+from jobs.transforms import adstock_weights
+
+YEAR_WEEKS = 52
+WEEK = np.timedelta64(7, "D")
+MEDIA_PARAMETERS = ("adstock_decay", "beta", "x_scale", "l_max")
+OTHER_KINDS = ("control", "holiday", "owned", "earned")
+
+
+class PlanError(ValueError):
+    """A plan, budget or run the engine cannot use; the message names the culprit."""
+
+
+@dataclass
+class Series:
+    """The response of one fitted series (one audience, or national: ``audience`` None)."""
+
+    audience: str | None
+    media: list[str]  # this series' media variables
+    index: np.ndarray  # (V,) position of each in the engine's ``media``
+    saturation: str  # "hill" | "logistic"
+    alpha: np.ndarray  # (D, V) adstock decay
+    half: np.ndarray | None  # (D, V) Hill half-saturation (scaled input)
+    slope: np.ndarray | None  # (D, V) Hill slope
+    lam: np.ndarray | None  # (D, V) logistic lambda
+    beta: np.ndarray  # (D, V) transactions per week at full saturation
+    x_scale: np.ndarray  # (V,)
+    uses_impressions: np.ndarray  # (V,) bool
+    l_max: int
+    intercept: np.ndarray  # (D,)
+    trend: np.ndarray | None  # (D,)
+    season: np.ndarray  # (D, F)
+    y_scale: float
+    n_train: int
+    spend: np.ndarray  # (N, V) actual weekly spend over the history
+    impressions: np.ndarray  # (N, V) actual weekly impressions (NaN where none)
+    others: np.ndarray  # (N,) mean contribution of controls, owned / earned media and holidays per week
+    others_ratio: np.ndarray = field(default_factory=lambda: np.ones(1))  # (D, N) per-draw scaling of ``others``
+    actual: np.ndarray | None = None  # (N,) actual transactions
+
+    def saturate(self, a: np.ndarray, v: slice | np.ndarray = slice(None)) -> np.ndarray:
+        """Saturation of adstocked scaled input ``a`` (D, T, V)."""
+        a = np.maximum(a, 0.0)
+        if self.saturation == "hill":
+            k, s = self.half[:, None, v], self.slope[:, None, v]
+            with np.errstate(divide="ignore"):
+                r = np.exp(s * (np.log(k) - np.log(a)))  # (k / a)^s; inf at a = 0
+            return 1.0 / (1.0 + r)
+        return np.tanh(self.lam[:, None, v] * a / 2.0)  # = (1 - e^{-λa}) / (1 + e^{-λa})
+
+
+def _param(table: pd.DataFrame, parameter: str, variables: list[str], draws: int) -> np.ndarray:
+    """(D, V) values of one parameter per draw and variable."""
+    sub = table[table["parameter"] == parameter]
+    wide = sub.pivot_table(index="draw", columns="variable", values="value", aggfunc="first")
+    missing = [v for v in variables if v not in wide.columns]
+    if missing:
+        raise PlanError(f"the response draws have no '{parameter}' for {', '.join(map(repr, missing))}")
+    out = wide.reindex(columns=variables).to_numpy(float)
+    if out.shape[0] != draws:
+        raise PlanError(f"the response draws have {out.shape[0]} draws of '{parameter}', expected {draws}")
+    return out
+
+
+def _scalar(table: pd.DataFrame, variable: str, parameter: str) -> np.ndarray:
+    """One (D,) parameter of one variable, in draw order."""
+    sub = table[(table["variable"] == variable) & (table["parameter"] == parameter)].sort_values("draw")
+    return sub["value"].to_numpy(float)
+
+
+class ResponseEngine:
+    """A run's response functions over its posterior draws, ready to evaluate plans.
+
+    Parameters
+    ----------
+    response : DataFrame
+        The run's response draws: ``audience, variable, kind, parameter, draw, value``.
+    contributions : DataFrame
+        The run's weekly contributions (data contract columns; at least ``date, variable, audience,
+        kind, contribution, spend, impressions, transactions`` and, for grouping, ``channel,
+        channel_group, pillar, message_type``).
+    """
+
+    def __init__(self, response: pd.DataFrame, contributions: pd.DataFrame):
+        if response is None or len(response) == 0:
+            raise PlanError("this run has no response draws (response.parquet); it cannot forecast or optimise")
+        response = response.copy()
+        response["audience"] = response["audience"].astype(object).where(response["audience"].notna(), None)
+        contributions = contributions.copy()
+        contributions["date"] = pd.to_datetime(contributions["date"])
+        contributions["audience"] = contributions["audience"].astype(object).where(
+            contributions["audience"].notna(), None)
+        self.dates = np.sort(contributions["date"].unique()).astype("datetime64[D]")
+        if len(self.dates) < 2 or np.any(np.diff(self.dates) != WEEK):
+            raise PlanError("the run's contributions are not consecutive weeks")
+        self.draws = int(response["draw"].max()) + 1
+        media_rows = contributions[contributions["kind"] == "media"]
+        self.media: list[str] = list(dict.fromkeys(response.loc[response["kind"] == "media", "variable"]))
+        self.taxonomy = (media_rows.drop_duplicates("variable").set_index("variable")
+                         .reindex(self.media)[["channel", "channel_group", "pillar", "message_type"]])
+        self.series = [self._series(response[_same(response["audience"], a)],
+                                    contributions[_same(contributions["audience"], a)], a)
+                       for a in dict.fromkeys(response["audience"])]
+
+    # ------------------------------------------------------------------------------------------ building
+
+    def _series(self, resp: pd.DataFrame, contrib: pd.DataFrame, audience: str | None) -> Series:
+        D, N = self.draws, len(self.dates)
+        where = f" of audience {audience!r}" if audience else ""
+        media = list(dict.fromkeys(resp.loc[resp["kind"] == "media", "variable"]))
+        m = resp[resp["kind"] == "media"]
+        hill = (m["parameter"] == "half_saturation").any()
+        x_scale = _param(m, "x_scale", media, D)[0] if media else np.zeros(0)
+        l_max = int(_param(m, "l_max", media, D)[0, 0]) if media else 1
+        base = resp[resp["variable"] == "baseline"]
+        if not len(base):
+            raise PlanError(f"the response draws{where} have no baseline parameters")
+        season_names = sorted({p for p in base["parameter"] if p[:4] in ("sin_", "cos_")},
+                              key=lambda p: (int(p.split("_")[1]), p[:3] != "sin"))
+        n_train = int(_scalar(base, "baseline", "n_train")[0])
+
+        def weekly(kind_rows: pd.DataFrame, column: str) -> np.ndarray:
+            wide = kind_rows.pivot_table(index="date", columns="variable", values=column, aggfunc="sum",
+                                         dropna=False).reindex(index=pd.DatetimeIndex(self.dates), columns=media)
+            return wide.to_numpy(float)
+
+        mrows = contrib[contrib["kind"] == "media"]
+        spend = np.nan_to_num(weekly(mrows, "spend"))
+        impressions = weekly(mrows, "impressions")
+        uses = self._signals(m, media, spend, impressions, x_scale, n_train)
+        # controls, owned / earned media and holidays: weekly mean contribution, scaled per draw
+        orows = contrib[contrib["kind"].isin(OTHER_KINDS)]
+        names = list(dict.fromkeys(orows["variable"]))
+        ratio = np.ones((D, N))
+        others = np.zeros(N)
+        if names:
+            per = orows.pivot_table(index="date", columns="variable", values="contribution", aggfunc="sum")
+            per = per.reindex(index=pd.DatetimeIndex(self.dates), columns=names).fillna(0.0).to_numpy(float)
+            coef = np.column_stack([_scalar(resp, n, "coefficient") for n in names])  # (D, O)
+            mean = coef.mean(axis=0)
+            scale = np.where(np.abs(mean) > 1e-12, coef / np.where(np.abs(mean) > 1e-12, mean, 1.0), 1.0)
+            others = per.sum(axis=1)
+            ratio = scale @ per.T  # (D, N): per draw, the sum of the weekly contributions
+            with np.errstate(invalid="ignore", divide="ignore"):
+                ratio = np.where(np.abs(others) > 0, ratio / others, 1.0)
+        actual = (contrib[contrib["kind"] == "baseline"].set_index("date")["transactions"]
+                  .reindex(pd.DatetimeIndex(self.dates)).to_numpy(float))
+        return Series(
+            audience=audience, media=media, index=np.array([self.media.index(v) for v in media], dtype=int),
+            saturation="hill" if hill else "logistic",
+            alpha=_param(m, "adstock_decay", media, D) if media else np.zeros((D, 0)),
+            half=_param(m, "half_saturation", media, D) if hill and media else None,
+            slope=_param(m, "hill_slope", media, D) if hill and media else None,
+            lam=None if hill or not media else _param(m, "saturation_lambda", media, D),
+            beta=_param(m, "beta", media, D) if media else np.zeros((D, 0)),
+            x_scale=x_scale, uses_impressions=uses, l_max=l_max,
+            intercept=_scalar(base, "baseline", "intercept"),
+            trend=_scalar(base, "baseline", "trend") if (base["parameter"] == "trend").any() else None,
+            season=(np.column_stack([_scalar(base, "baseline", p) for p in season_names]) if season_names
+                    else np.zeros((D, 0))),
+            y_scale=float(_scalar(base, "baseline", "y_scale")[0]), n_train=n_train,
+            spend=spend, impressions=impressions, others=others, others_ratio=ratio, actual=actual,
+        )
+
+    @staticmethod
+    def _signals(m: pd.DataFrame, media: list[str], spend: np.ndarray, impressions: np.ndarray,
+                 x_scale: np.ndarray, n_train: int) -> np.ndarray:
+        """Whether each variable's model input is its impressions: saved with newer runs
+        (``uses_impressions``), else the input whose training maximum is the saved ``x_scale``."""
+        if not media:
+            return np.zeros(0, dtype=bool)
+        if (m["parameter"] == "uses_impressions").any():
+            return _param(m, "uses_impressions", media, int(m["draw"].max()) + 1)[0] > 0.5
+        with np.errstate(invalid="ignore", divide="ignore"):
+            by_spend = np.abs(spend[:n_train].max(axis=0) / x_scale - 1)
+            by_impr = np.abs(np.nanmax(np.where(np.isnan(impressions[:n_train]), -np.inf, impressions[:n_train]),
+                                       axis=0) / x_scale - 1)
+        return np.nan_to_num(by_impr, nan=np.inf) < np.nan_to_num(by_spend, nan=np.inf)
+
+    # ------------------------------------------------------------------------------------------ timeline
+
+    @property
+    def first(self) -> np.datetime64:
+        return self.dates[0]
+
+    @property
+    def last(self) -> np.datetime64:
+        return self.dates[-1]
+
+    def week_of(self, day) -> int:
+        """Index of a week relative to the run's first week (``day`` must fall on the run's weekday)."""
+        d = np.datetime64(pd.Timestamp(day).date(), "D")
+        offset = (d - self.first).astype(int)
+        if offset % 7:
+            raise PlanError(f"{pd.Timestamp(day).date()} is not a week start of this run (weeks start on "
+                            f"{pd.Timestamp(self.first).day_name()}s, e.g. {pd.Timestamp(self.last).date()})")
+        return int(offset // 7)
+
+    def week_dates(self, start: int, weeks: int) -> np.ndarray:
+        return self.first + WEEK * np.arange(start, start + weeks)
+
+    @staticmethod
+    def _reference_week(j: int, n: int) -> int | None:
+        """The week whose actual data stands in for week ``j``: itself if the data has it, else the same
+        week 52, 104, ... weeks earlier; None before the first week."""
+        if j < 0:
+            return None
+        while j >= n:
+            j -= YEAR_WEEKS
+        return j if j >= 0 else None
+
+    def _filled(self, values: np.ndarray, weeks: np.ndarray) -> np.ndarray:
+        """``values`` (N, ...) at the given week indices, with the reference-week rule (zero before week 0
+        and where a reference week falls before it)."""
+        n = len(values)
+        out = np.zeros((len(weeks),) + values.shape[1:])
+        for i, j in enumerate(weeks):
+            r = self._reference_week(int(j), n)
+            if r is not None:
+                out[i] = values[r]
+        return out
+
+    def default_plan(self, start, weeks: int) -> pd.DataFrame:
+        """Spend per week × media variable (summed over audiences): the actual spend where the data has
+        the week, else the same week a year earlier. Index: the plan's week dates."""
+        k = self.week_of(start) if not isinstance(start, (int, np.integer)) else int(start)
+        idx = np.arange(k, k + weeks)
+        total = np.zeros((weeks, len(self.media)))
+        for s in self.series:
+            total[:, s.index] += self._filled(s.spend, idx)
+        return pd.DataFrame(total, index=pd.DatetimeIndex(self.week_dates(k, weeks), name="date"), columns=self.media)
+
+    def _split(self, s: Series, weeks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For plan weeks (H,): this series' share of each variable's total spend (H, V) and the model
+        input per dollar (H, V): 1 for spend, impressions per dollar for impressions. Both are read off
+        each week's reference week (the week itself where the data has it, else the same week a year
+        earlier), falling back to the whole history where the reference week has no spend."""
+        n = len(self.dates)
+        total_hist = np.zeros((n, len(self.media)))
+        for t in self.series:
+            total_hist[:, t.index] += t.spend
+        mine, total = self._filled(s.spend, weeks), self._filled(total_hist, weeks)[:, s.index]
+        imp = np.nan_to_num(s.impressions)
+        mine_imp = self._filled(imp, weeks)
+        all_mine, all_total = s.spend.sum(axis=0), total_hist.sum(axis=0)[s.index]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            fallback_share = np.where(all_total > 0, all_mine / all_total, 0.0)
+            share = np.where(total > 0, mine / total, fallback_share)
+            fallback_units = np.where(all_mine > 0, imp.sum(axis=0) / all_mine, 0.0)
+            units = np.where(mine > 0, mine_imp / mine, fallback_units)
+        units = np.where(s.uses_impressions, np.nan_to_num(units), 1.0)
+        return share, units
+
+    def _input(self, s: Series, start: int, plan: np.ndarray, tail: int) -> np.ndarray:
+        """Scaled model input (L - 1 + H + tail, V) of one series: the weeks before the plan (actual, else
+        the reference rule), the plan's weeks (its spend split and converted), then ``tail`` weeks
+        without spend."""
+        L, H = s.l_max, plan.shape[0]
+        before = np.arange(start - (L - 1), start)
+        x_before = np.where(s.uses_impressions, np.nan_to_num(self._filled(s.impressions, before)),
+                            self._filled(s.spend, before))
+        share, units = self._split(s, np.arange(start, start + H))
+        x_plan = plan[:, s.index] * share * units
+        x = np.concatenate([x_before, x_plan, np.zeros((tail, len(s.media)))], axis=0)
+        return x / s.x_scale
+
+    # ------------------------------------------------------------------------------------------ evaluation
+
+    @staticmethod
+    def adstock(s: Series, xs: np.ndarray) -> np.ndarray:
+        """Adstock per draw (D, T, V) of the scaled input ``xs`` (L - 1 + T, V), whose first L - 1 weeks
+        are history."""
+        L = s.l_max
+        T = xs.shape[0] - (L - 1)
+        w = np.moveaxis(adstock_weights(s.alpha, L), 0, 1)  # (D, L, V)
+        lagged = np.stack([xs[L - 1 - l: L - 1 - l + T] for l in range(L)], axis=0)  # (L, T, V)
+        return np.einsum("ltv,dlv->dtv", lagged, w)
+
+    def media_draws(self, start, plan: pd.DataFrame | np.ndarray, tail: int = 0) -> np.ndarray:
+        """Incremental transactions (D, H + tail, V_all) of each media variable in the plan's weeks
+        (and ``tail`` weeks after, without spend), summed over audiences."""
+        k, P = self._plan_array(start, plan)
+        H = P.shape[0]
+        out = np.zeros((self.draws, H + tail, len(self.media)))
+        for s in self.series:
+            if not s.media:
+                continue
+            a = self.adstock(s, self._input(s, k, P, tail))
+            out[:, :, s.index] += s.saturate(a) * s.beta[:, None, :]
+        return out
+
+    def baseline_draws(self, start, weeks: int) -> tuple[np.ndarray, np.ndarray]:
+        """(baseline, controls) per draw (D, H) summed over audiences: intercept, trend and seasonality;
+        and controls, owned / earned media and holidays under the same-weeks-last-year assumption."""
+        k = self.week_of(start) if not isinstance(start, (int, np.integer)) else int(start)
+        idx = np.arange(k, k + weeks)
+        dates = self.week_dates(k, weeks).astype("datetime64[ns]")
+        base = np.zeros((self.draws, weeks))
+        ctrl = np.zeros((self.draws, weeks))
+        for s in self.series:
+            b = s.intercept[:, None] * np.ones((1, weeks))
+            if s.trend is not None:
+                b = b + s.trend[:, None] * trend_index(weeks, s.n_train, start=k)[None, :]
+            if s.season.shape[1]:
+                b = b + s.season @ fourier_terms(dates, s.season.shape[1] // 2).T
+            base += b * s.y_scale
+            ref = [self._reference_week(int(j), len(self.dates)) for j in idx]
+            for i, r in enumerate(ref):
+                if r is not None:
+                    ctrl[:, i] += s.others[r] * s.others_ratio[:, r]
+        return base, ctrl
+
+    def _plan_array(self, start, plan) -> tuple[int, np.ndarray]:
+        k = self.week_of(start) if not isinstance(start, (int, np.integer)) else int(start)
+        if isinstance(plan, pd.DataFrame):
+            P = check_plan(plan, self.media)
+        else:
+            P = np.asarray(plan, dtype=float)
+            if P.ndim != 2 or P.shape[1] != len(self.media):
+                raise PlanError(f"a plan needs one column per media variable ({len(self.media)}); got shape {P.shape}")
+        if k < 0:
+            raise PlanError(f"the plan starts before the run's first week ({pd.Timestamp(self.first).date()})")
+        return k, P
+
+    def forecast(self, start, plan: pd.DataFrame | np.ndarray) -> "Forecast":
+        """Baseline + controls + media per draw for the plan's weeks."""
+        k, P = self._plan_array(start, plan)
+        media = self.media_draws(k, P)
+        base, ctrl = self.baseline_draws(k, P.shape[0])
+        idx = np.arange(k, k + P.shape[0])
+        actual = np.full(len(idx), np.nan)
+        last_year = np.full(len(idx), np.nan)
+        tx = np.zeros(len(self.dates))
+        for s in self.series:
+            tx += np.nan_to_num(s.actual)
+        for i, j in enumerate(idx):
+            if 0 <= j < len(self.dates):
+                actual[i] = tx[j]
+            if 0 <= j - YEAR_WEEKS < len(self.dates):
+                last_year[i] = tx[j - YEAR_WEEKS]
+        return Forecast(dates=self.week_dates(k, P.shape[0]), media_names=list(self.media), spend=P,
+                        media=media, baseline=base, controls=ctrl, actual=actual, last_year=last_year,
+                        taxonomy=self.taxonomy)
+
+
+def _same(column: pd.Series, value) -> pd.Series:
+    return column.isna() if value is None else column == value
+
+
+def check_plan(plan: pd.DataFrame, media: list[str]) -> np.ndarray:
+    """A wide plan (rows = weeks, one column per media variable) as an array in the engine's variable
+    order; missing variables plan no spend. Raises PlanError naming unknown variables or bad values."""
+    unknown = [c for c in plan.columns if c not in media]
+    if unknown:
+        raise PlanError(f"the plan names unknown media variable(s) {', '.join(map(repr, unknown))}; "
+                        f"the run's are {', '.join(media)}")
+    P = plan.reindex(columns=media).apply(pd.to_numeric, errors="coerce")
+    bad = P.isna() & plan.reindex(columns=media).notna()
+    if bad.to_numpy().any():
+        r, c = np.argwhere(bad.to_numpy())[0]
+        raise PlanError(f"the plan's spend for '{media[c]}' in week {plan.index[r]} is not a number")
+    arr = P.fillna(0.0).to_numpy(float)
+    if (arr < 0).any():
+        r, c = np.argwhere(arr < 0)[0]
+        raise PlanError(f"the plan's spend for '{media[c]}' in week {plan.index[r]} is negative ({arr[r, c]:g})")
+    if not np.isfinite(arr).all():
+        r, c = np.argwhere(~np.isfinite(arr))[0]
+        raise PlanError(f"the plan's spend for '{media[c]}' in week {plan.index[r]} is not finite")
+    return arr
+
+
+def interval(draws: np.ndarray, prob: float, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Equal-tailed interval holding ``prob`` of the draws."""
+    q = (1 - prob) / 2
+    return np.quantile(draws, q, axis=axis), np.quantile(draws, 1 - q, axis=axis)
+
+
+@dataclass
+class Forecast:
+    """Per-draw forecast of a plan's weeks."""
+
+    dates: np.ndarray  # (H,)
+    media_names: list[str]
+    spend: np.ndarray  # (H, V) the plan
+    media: np.ndarray  # (D, H, V)
+    baseline: np.ndarray  # (D, H)
+    controls: np.ndarray  # (D, H)
+    actual: np.ndarray  # (H,) actual transactions where the data has the week
+    last_year: np.ndarray  # (H,) actual transactions 52 weeks earlier
+    taxonomy: pd.DataFrame
+
+    @property
+    def total(self) -> np.ndarray:
+        """(D, H) expected transactions."""
+        return self.baseline + self.controls + self.media.sum(axis=2)
+
+    def weekly(self) -> pd.DataFrame:
+        """One row per week: expected transactions with 50% and 94% intervals, its parts, spend, actuals."""
+        total = self.total
+        lo50, hi50 = interval(total, 0.5)
+        lo94, hi94 = interval(total, 0.94)
+        media = self.media.sum(axis=2)
+        mlo, mhi = interval(media, 0.94)
+        return pd.DataFrame({
+            "date": pd.to_datetime(self.dates), "transactions": total.mean(axis=0),
+            "lo50": lo50, "hi50": hi50, "lo94": lo94, "hi94": hi94,
+            "baseline": self.baseline.mean(axis=0), "controls": self.controls.mean(axis=0),
+            "media": media.mean(axis=0), "media_lo94": mlo, "media_hi94": mhi,
+            "spend": self.spend.sum(axis=1), "actual": self.actual, "last_year": self.last_year,
+        })
+
+    def by_group(self, group_by: str = "variable") -> pd.DataFrame:
+        """Totals over the plan's weeks per media group: spend, incremental transactions with 94%
+        interval (computed per draw, so exact for sums) and cost per incremental transaction."""
+        names = self.media_names
+        labels = (names if group_by == "variable"
+                  else self.taxonomy[group_by].fillna("Unassigned").astype(str).tolist())
+        per = self.media.sum(axis=1)  # (D, V)
+        spend = self.spend.sum(axis=0)
+        groups = list(dict.fromkeys(labels))
+        rows = []
+        for g in groups:
+            cols = [i for i, lab in enumerate(labels) if lab == g]
+            draws = per[:, cols].sum(axis=1)
+            lo, hi = interval(draws, 0.94)
+            sp = float(spend[cols].sum())
+            mean = float(draws.mean())
+            rows.append({"group": g, "spend": sp, "incremental": mean, "lo94": float(lo), "hi94": float(hi),
+                         "cost_per_incremental": sp / mean if mean > 0 else np.nan})
+        out = pd.DataFrame(rows)
+        return out.sort_values("incremental", ascending=False, ignore_index=True)
+
+    def totals(self) -> dict:
+        """Plan totals: transactions, media and spend with 94% intervals."""
+        total = self.total.sum(axis=1)
+        media = self.media.sum(axis=(1, 2))
+        t_lo, t_hi = interval(total, 0.94)
+        m_lo, m_hi = interval(media, 0.94)
+        return {"transactions": float(total.mean()), "transactions_lo": float(t_lo), "transactions_hi": float(t_hi),
+                "incremental": float(media.mean()), "incremental_lo": float(m_lo), "incremental_hi": float(m_hi),
+                "spend": float(self.spend.sum()),
+                "last_year": float(np.nansum(self.last_year)) if np.isfinite(self.last_year).any() else None}
