@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from artemis_panel import plan_cli
 from jobs import cli as jobs_cli
 from store import cli as store_cli
 
@@ -14,6 +15,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     jobs_cli.add_commands(sub)
     store_cli.add_commands(sub)
+    plan_cli.add_commands(sub)
     return parser
 
 

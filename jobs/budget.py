@@ -193,6 +193,26 @@ class BudgetProblem:
         g = np.einsum("dtm,dm->dm", d, self._beta) @ self._to_var
         return value, g
 
+    def curvature(self, budget: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(V,) first and second derivatives of the expected value in each variable's own budget (the
+        Hessian is diagonal: the variables are separable)."""
+        if not hasattr(self, "_h"):
+            self._stack()
+        b = np.asarray(budget, dtype=float)[self._col]
+        a = np.maximum(self._q * b + self._h, 1e-300)
+        if self._hill:  # s' = n s (1 - s) / a,  s'' = s' (n (1 - 2 s) - 1) / a
+            with np.errstate(over="ignore"):
+                sat = 1.0 / (1.0 + np.exp(self._nlogk - self._n * np.log(a)))
+            d1 = self._n * sat * (1.0 - sat) / a
+            d2 = d1 * (self._n * (1.0 - 2.0 * sat) - 1.0) / a
+        else:  # s' = lam / 2 (1 - s^2),  s'' = -lam s s'
+            sat = np.tanh(self._lam * a / 2.0)
+            d1 = self._lam / 2.0 * (1.0 - sat * sat)
+            d2 = -self._lam * sat * d1
+        g = np.einsum("dtm,dm->m", d1 * self._q, self._beta) / self.draws @ self._to_var
+        h = np.einsum("dtm,dm->m", d2 * self._q * self._q, self._beta) / self.draws @ self._to_var
+        return g, h
+
     def response_curve(self, variable: str, budgets: np.ndarray) -> np.ndarray:
         """(D, G) one variable's own incremental transactions per draw as its budget runs over ``budgets``
         (the variables are separable: the others' budgets do not change it)."""
@@ -331,6 +351,8 @@ class BudgetProblem:
                                          "jac": lambda u: np.ones_like(u)}],
                            options={"ftol": tol if objective == "mean" else max(tol, 1e-7), "maxiter": maxiter})
         res.x = full(res.x) / budget
+        if objective == "mean":
+            res.x = self._refine(_project(res.x * budget, lo, hi, budget), lo, hi, budget, fun, full, free) / budget
         best = _project(res.x * budget, lo, hi, budget)
         # never worse than the current split (when it is feasible)
         cur_ok = current if np.all(current >= lo - 1e-9) and np.all(current <= hi + 1e-9) else None
@@ -347,6 +369,73 @@ class BudgetProblem:
             objective=objective, iterations=int(res.nit), seconds=time.perf_counter() - t0,
             converged=bool(res.success), message=str(res.message),
         )
+
+    def _polish(self, B: np.ndarray, lo: np.ndarray, hi: np.ndarray, budget: float, iters: int = 40) -> np.ndarray:
+        r"""Newton steps on the optimality conditions of the expected value (equal marginal returns across the
+        variables inside their bounds), from SLSQP's answer. SLSQP stops once the objective stops moving,
+        which can leave a small variable's marginal return a few % off; the objective is separable, so
+        its Hessian is diagonal and the Newton step is exact: :math:`\Delta_v = (\lambda - g_v) / H_v` with
+        :math:`\lambda` such that the steps sum to zero. Each accepted step keeps the budget and does not
+        lower the expected value."""
+        value = self.values(B).mean()
+        tol = 1e-9 * budget
+        for _ in range(iters):
+            g, H = self.curvature(B)
+            free = (B > lo + tol) & (B < hi - tol) & (H < 0)
+            if free.sum() < 2:
+                break
+            gf, hf = g[free], H[free]
+            if (gf.max() - gf.min()) <= 1e-6 * abs(gf.mean()):
+                break
+            lam = (gf / hf).sum() / (1.0 / hf).sum()
+            step = np.zeros_like(B)
+            step[free] = (lam - gf) / hf
+            t = 1.0
+            while t > 1e-6:
+                cand = _project(B + t * step, lo, hi, budget)
+                v = self.values(cand).mean()
+                if v >= value - 1e-12 * abs(value):
+                    B, value = cand, v
+                    break
+                t /= 2
+            else:
+                break
+        return B
+
+    def _refine(self, B, lo, hi, budget, fun, full, free) -> np.ndarray:
+        """Polish SLSQP's answer; then, for S-shaped responses, check each variable SLSQP left in the convex
+        part of its curve (marginal return still rising, below the others'): such a point is not a maximum,
+        so re-solve with that variable at its lower bound and keep whichever buys more."""
+        B = self._polish(B, lo, hi, budget)
+        value = self.values(B).mean()
+        tol = 1e-9 * budget
+        for _ in range(len(B)):
+            g, H = self.curvature(B)
+            inner = (B > lo + tol) & (B < hi - tol)
+            if inner.sum() < 2:
+                break
+            lam = np.median(g[inner & (H < 0)]) if (inner & (H < 0)).any() else np.median(g[inner])
+            stuck = np.flatnonzero(inner & ((H >= 0) | (g < 0.99 * lam)))
+            if not len(stuck):
+                break
+            improved = False
+            for v in stuck:
+                x = B.copy()
+                x[v] = lo[v]
+                cand = self._polish(_project(x, lo, hi, budget), lo, hi, budget)
+                res = minimize(fun, cand[free] / budget, jac=True, method="SLSQP",
+                               bounds=list(zip(lo[free] / budget, hi[free] / budget)),
+                               constraints=[{"type": "eq", "fun": lambda u, c=cand: u.sum() - c[free].sum() / budget,
+                                             "jac": lambda u: np.ones_like(u)}],
+                               options={"ftol": 1e-10, "maxiter": 200})
+                cand = self._polish(_project(full(res.x), lo, hi, budget), lo, hi, budget)
+                v_new = self.values(cand).mean()
+                if v_new > value:
+                    B, value, improved = cand, v_new, True
+                    break
+            if not improved:
+                break
+        return B
 
     def minimum_spend(self, goal: float, lower=None, upper=None, locked=(), pct: float | None = None,
                       reference_budget: float | None = None, rtol: float = 1e-4) -> Allocation:
