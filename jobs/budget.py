@@ -199,7 +199,7 @@ class BudgetProblem:
         if not hasattr(self, "_h"):
             self._stack()
         b = np.asarray(budget, dtype=float)[self._col]
-        a = np.maximum(self._q * b + self._h, 1e-300)
+        a = np.maximum(self._q * b + self._h, 1e-12)  # (scaled input: 1 is the largest training week)
         if self._hill:  # s' = n s (1 - s) / a,  s'' = s' (n (1 - 2 s) - 1) / a
             with np.errstate(over="ignore"):
                 sat = 1.0 / (1.0 + np.exp(self._nlogk - self._n * np.log(a)))

@@ -47,7 +47,7 @@ class ForecastView(pn.viewable.Viewer):
         self._start = W.DatePicker(name="First week", width=150, css_classes=["fc-start"])
         self._weeks = W.IntInput(name="Weeks", value=pdx.DEFAULT_WEEKS, start=1, end=104, width=90,
                                  css_classes=["fc-weeks"])
-        self._reset = W.Button(name="Reset to last year", width=150)
+        self._reset = W.Button(label="Reset to last year", width=150)
         self._mode = W.RadioButtonGroup(options=["Scale per variable", "Week × variable"], value="Scale per variable",
                                         button_type="light", css_classes=["fc-mode"])
         self._scales = W.Tabulator(None, show_index=False, layout="fit_data_stretch", height=330,
@@ -60,7 +60,7 @@ class ForecastView(pn.viewable.Viewer):
         self._group_by = W.Select(name="Scale a group", options=list(TAXONOMY_GROUPS[1:]), value="channel", width=130)
         self._group = W.Select(name="Group", options=[], width=150)
         self._factor = W.FloatInput(name="Factor ×", value=1.1, start=0, step=0.05, width=90)
-        self._apply = W.Button(name="Apply", width=80, css_classes=["fc-apply"])
+        self._apply = W.Button(label="Apply", width=80, css_classes=["fc-apply"])
         self._upload = W.FileInput(accept=".csv", multiple=False, css_classes=["fc-upload"])
         self._kpis = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["kpi-row"], stylesheets=[stylesheet()])
         self._chart = ForecastChart()
@@ -73,10 +73,10 @@ class ForecastView(pn.viewable.Viewer):
                                            "cost_per_incremental": "$ per incremental"})
         self._name = W.TextInput(name="Scenario name", placeholder="e.g. Q1 +10% social", width=220,
                                  css_classes=["fc-name"])
-        self._save = W.Button(name="Save scenario", button_type="primary", width=130, css_classes=["fc-save"])
+        self._save = W.Button(label="Save scenario", button_type="primary", width=130, css_classes=["fc-save"])
         self._saved = W.Select(name="Saved scenarios", options={}, width=240, css_classes=["fc-saved"])
-        self._load = W.Button(name="Load", width=70, css_classes=["fc-load"])
-        self._delete = W.Button(name="Delete", width=70, button_type="danger")
+        self._load = W.Button(label="Load", width=70, css_classes=["fc-load"])
+        self._delete = W.Button(label="Delete", width=70, button_type="danger")
         self._compare_with = W.Select(name="Compare with", options={"(none)": ""}, width=240,
                                       css_classes=["fc-compare"])
         self._comparison = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["fc-comparison"])

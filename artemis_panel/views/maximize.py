@@ -56,8 +56,8 @@ class MaximizeView(pn.viewable.Viewer):
                                    formatters={"current": MONEY, "lower": MONEY, "upper": MONEY},
                                    titles={"current": "Current $", "lower": "Min $", "upper": "Max $",
                                            "locked": "Lock"})
-        self._go = W.Button(name="Optimise", button_type="primary", width=120, css_classes=["mx-go"])
-        self._sweep_button = W.Button(name="Budget sweep", width=130, css_classes=["mx-sweep"])
+        self._go = W.Button(label="Optimise", button_type="primary", width=120, css_classes=["mx-go"])
+        self._sweep_button = W.Button(label="Budget sweep", width=130, css_classes=["mx-sweep"])
         self._summary = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["kpi-row"],
                                      stylesheets=[stylesheet()])
         self._bars = AllocationBars()
@@ -74,8 +74,8 @@ class MaximizeView(pn.viewable.Viewer):
         self._curve = ResponseCurve()
         self._sweep = SweepChart()
         self._name = W.TextInput(name="Scenario name", placeholder="e.g. Q1 optimal", width=200)
-        self._save = W.Button(name="Save as scenario", width=140, disabled=True)
-        self._to_forecast = W.Button(name="Open in Forecast", width=140, disabled=True, css_classes=["mx-open"])
+        self._save = W.Button(label="Save as scenario", width=140, disabled=True)
+        self._to_forecast = W.Button(label="Open in Forecast", width=140, disabled=True, css_classes=["mx-open"])
         self._download = W.FileDownload(callback=self._csv, filename="artemis-allocation.csv", label="Download CSV",
                                         button_type="primary", embed=False, width=150, disabled=True)
         self._note = pn.pane.Markdown("", css_classes=["mx-note"])
@@ -157,7 +157,7 @@ class MaximizeView(pn.viewable.Viewer):
     def _mode_changed(self, _event) -> None:
         target = self._mode.value == "Target"
         self._goal.visible, self._budget.visible = target, not target
-        self._go.name = "Find least spend" if target else "Optimise"
+        self._go.label = "Find least spend" if target else "Optimise"
 
     def _fill_bounds(self) -> None:
         """The bounds table for the current budget: each variable's current spend (the reference split
