@@ -23,7 +23,10 @@ PALETTE = ["#2f6fdf", "#e4572e", "#17bebb", "#76b041", "#a259c4", "#ff9f1c", "#d
 KIND_COLORS = {"baseline": "#c9ced6", "controls": "#8d99ae", "holidays": "#f2c14e", "media": "#2f6fdf",
                "total": "#1b263b"}
 TOOLS = "pan,wheel_zoom,box_zoom,reset,save"
-_Y = NumeralTickFormatter(format="0.[0]a")
+
+
+def _count_ticks() -> NumeralTickFormatter:  # (a Bokeh model belongs to one document: one per figure)
+    return NumeralTickFormatter(format="0.[0]a")
 
 
 def colors(groups: list[str]) -> dict[str, str]:
@@ -78,7 +81,7 @@ class StackedArea(_Chart):
         self.fig.add_layout(legend, "right")
         legend.label_text_font_size = "11px"
         legend.click_policy = "hide"
-        self.fig.yaxis.formatter = _Y
+        self.fig.yaxis.formatter = _count_ticks()
         self.fig.yaxis.axis_label = "Transactions"
 
     def update(self, over_time: pd.DataFrame, group_label: str, palette: dict[str, str]) -> None:
@@ -129,7 +132,7 @@ class Waterfall(_Chart):
         self.fig.add_tools(HoverTool(renderers=[bars], tooltips=[("step", "@step"), ("transactions", "@value"),
                                                                  ("share of total", "@share")]))
         self.fig.xaxis.major_label_orientation = 0.7
-        self.fig.yaxis.formatter = _Y
+        self.fig.yaxis.formatter = _count_ticks()
         self.fig.yaxis.axis_label = "Transactions"
 
     def update(self, steps: pd.DataFrame) -> None:
@@ -195,7 +198,7 @@ class IntervalBars(_Selectable):
                                                                  ("94% interval", "@interval"), ("spend", "@spend")]))
         self.fig.add_tools("tap", "box_select")
         self.fig.xaxis.major_label_orientation = 0.7
-        self.fig.yaxis.formatter = _Y
+        self.fig.yaxis.formatter = _count_ticks()
         self.fig.yaxis.axis_label = "Incremental transactions"
 
     def update(self, intervals: pd.DataFrame, group_label: str, palette: dict[str, str]) -> None:

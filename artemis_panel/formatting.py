@@ -47,3 +47,13 @@ def change(pct) -> str:
     if _missing(pct):
         return "no prior year"
     return f"{float(pct):+,.1f}% vs PY"
+
+
+def cards_html(cards: list[tuple[str, str, str]]) -> str:
+    """KPI cards (title, value, note) in the Measure tab's markup (``assets/artemis.css``), text escaped."""
+    import html
+
+    body = "".join(f'<div class="kpi-card"><div class="kpi-title">{html.escape(t)}</div>'
+                   f'<div class="kpi-value">{html.escape(v)}</div><div class="kpi-change neutral">{html.escape(n)}'
+                   "</div></div>" for t, v, n in cards)
+    return f'<div class="kpi-cards">{body}</div>'

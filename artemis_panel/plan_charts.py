@@ -11,8 +11,11 @@ from bokeh.plotting import figure
 from artemis_panel import formatting as fmt
 from artemis_panel.charts import PALETTE, _Chart, _figure
 
-_Y = NumeralTickFormatter(format="0.[0]a")
-_X_MONEY = NumeralTickFormatter(format="$0.[0]a")
+from artemis_panel.charts import _count_ticks as _count
+
+
+def _money() -> NumeralTickFormatter:
+    return NumeralTickFormatter(format="$0.[0]a")
 
 
 def _empty(keys) -> dict:
@@ -30,7 +33,7 @@ class ForecastChart(_Chart):
         fig = _figure(x_axis_type="datetime", title="Forecast: expected transactions per week")
         super().__init__(fig)
         fig.height = 380
-        fig.yaxis.formatter = _Y
+        fig.yaxis.formatter = _count()
         self.source = ColumnDataSource(_empty(self.KEYS))
         self.other = ColumnDataSource(_empty(("date", "mean", "tip")))
         band94 = fig.varea("date", "lo94", "hi94", source=self.source, fill_color="#2f6fdf", fill_alpha=0.15)
@@ -82,7 +85,7 @@ class AllocationBars(_Chart):
         fig = _figure(x_range=FactorRange(), title="Spend per variable: current vs optimal")
         super().__init__(fig)
         fig.height = 380
-        fig.yaxis.formatter = _X_MONEY
+        fig.yaxis.formatter = _money()
         fig.xaxis.major_label_orientation = 0.9
         self.source = ColumnDataSource(_empty(("x", "spend", "color", "tip", "mc")))
         bars = fig.vbar(x="x", top="spend", width=0.9, source=self.source, fill_color="color", line_color=None)
@@ -117,8 +120,8 @@ class ResponseCurve(_Chart):
         fig = _figure(title="Response curve")
         super().__init__(fig)
         fig.height = 360
-        fig.xaxis.formatter = _X_MONEY
-        fig.yaxis.formatter = _Y
+        fig.xaxis.formatter = _money()
+        fig.yaxis.formatter = _count()
         fig.xaxis.axis_label = "budget over the period"
         fig.yaxis.axis_label = "incremental transactions"
         self.curve = ColumnDataSource(_empty(("budget", "mean", "lo", "hi", "tip", "mc")))
@@ -158,8 +161,8 @@ class SweepChart(_Chart):
         fig = _figure(title="Budget sweep: what each total budget buys when split optimally")
         super().__init__(fig)
         fig.height = 360
-        fig.xaxis.formatter = _X_MONEY
-        fig.yaxis.formatter = _Y
+        fig.xaxis.formatter = _money()
+        fig.yaxis.formatter = _count()
         fig.xaxis.axis_label = "total budget"
         fig.yaxis.axis_label = "incremental transactions"
         self.source = ColumnDataSource(_empty(("budget", "incremental", "lo94", "hi94", "current", "tip", "cpi")))

@@ -68,6 +68,16 @@ class Background:
                f"{self.name} failed ({type(e).__name__}: {e})", error=True)
 
 
+def in_document(fn: Callable[[], None]) -> None:
+    """Run ``fn`` (which changes Bokeh models) under the document lock: on the next tick when served (widget
+    callbacks may run on Panel's worker threads, which do not hold it), at once otherwise."""
+    doc = pn.state.curdoc
+    if doc is None or doc.session_context is None:
+        fn()
+    else:
+        doc.add_next_tick_callback(fn)
+
+
 def notify(message: str, error: bool = False) -> None:
     """A toast where the page has notifications (served), a log line otherwise."""
     if pn.state.notifications is not None:

@@ -22,7 +22,7 @@ from artemis_panel import plan_data as pdx
 from artemis_panel.branding import stylesheet
 from artemis_panel.plan_charts import ForecastChart
 from artemis_panel.state import AppState
-from artemis_panel.views.background import Background, notify
+from artemis_panel.views.background import Background, in_document, notify
 from jobs.response_engine import PlanError, ResponseEngine
 from store import scenarios as sc
 
@@ -167,8 +167,11 @@ class ForecastView(pn.viewable.Viewer):
     def _period_changed(self, *_events) -> None:
         if getattr(self, "_setting", False) or self.engine is None or self._start.value is None:
             return
+        start, weeks = pd.Timestamp(self._start.value), self._weeks.value or pdx.DEFAULT_WEEKS
+        if self.plan is not None and start == self.plan.index[0] and weeks == len(self.plan):
+            return  # (a widget echoing the value it was given: keep the edited plan)
         try:
-            self.engine.week_of(pd.Timestamp(self._start.value))
+            self.engine.week_of(start)
         except PlanError as e:
             self._bg.failed(e)
             return
@@ -209,6 +212,8 @@ class ForecastView(pn.viewable.Viewer):
             return
         tax = self.engine.taxonomy[self._group_by.value].dropna().astype(str)
         self._group.options = sorted(tax.unique().tolist())
+        if self._group.value not in self._group.options:
+            self._group.value = self._group.options[0] if self._group.options else None
 
     def _apply_group(self, _event=None) -> None:
         if self.engine is None or not self._group.value:
@@ -274,6 +279,9 @@ class ForecastView(pn.viewable.Viewer):
         self._week_table.value = weekly
 
     def _draw(self) -> None:
+        in_document(self._draw_now)
+
+    def _draw_now(self) -> None:
         r = self.result
         if self.engine is None or r is None:
             self._chart.update(None)
@@ -295,9 +303,7 @@ class ForecastView(pn.viewable.Viewer):
             ("Planned spend", fmt.money(t["spend"]), f"last year {fmt.money(self.base.to_numpy().sum())}"),
             ("$ per incremental", fmt.money(t["spend"] / t["incremental"]) if t["incremental"] > 0 else "–", ""),
         ]
-        self._kpis.object = "".join(
-            f'<div class="kpi"><div class="kpi-label">{html.escape(a)}</div><div class="kpi-value">{html.escape(b)}'
-            f'</div><div class="kpi-change">{html.escape(c)}</div></div>' for a, b, c in cards)
+        self._kpis.object = fmt.cards_html(cards)
         group = self.state.group_by if self.state.group_by in TAXONOMY_GROUPS else "channel"
         self._groups.value = r.by_group(group)
         self._show_tables()

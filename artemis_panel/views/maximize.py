@@ -18,7 +18,7 @@ from artemis_panel import plan_data as pdx
 from artemis_panel.branding import stylesheet
 from artemis_panel.plan_charts import AllocationBars, ResponseCurve, SweepChart
 from artemis_panel.state import AppState
-from artemis_panel.views.background import Background, notify
+from artemis_panel.views.background import Background, in_document, notify
 from jobs.budget import Allocation, BudgetProblem
 from jobs.response_engine import PlanError, ResponseEngine
 from store import scenarios as sc
@@ -151,7 +151,7 @@ class MaximizeView(pn.viewable.Viewer):
         finally:
             self._setting = False
         self._fill_bounds()
-        self._sweep.update(None)
+        in_document(lambda: self._sweep.update(None))
         self._draw()
 
     def _mode_changed(self, _event) -> None:
@@ -221,10 +221,13 @@ class MaximizeView(pn.viewable.Viewer):
             return
         problem, cons, objective = self.problem, self._constraints(), self._objective.value
         budget = self._budget.value or float(problem.reference.sum())
-        self._bg.run(lambda: problem.sweep(SWEEP * budget, objective=objective, **cons), self._sweep.update)
+        self._bg.run(lambda: problem.sweep(SWEEP * budget, objective=objective, **cons), self._sweep.update)  # (applied on the next tick)
 
     # ------------------------------------------------------------------ drawing
     def _draw(self) -> None:
+        in_document(self._draw_now)
+
+    def _draw_now(self) -> None:
         a = self.allocation
         for w in (self._save, self._to_forecast, self._download):
             w.disabled = a is None
@@ -234,7 +237,7 @@ class MaximizeView(pn.viewable.Viewer):
             self._summary.object = ('<div class="kpi-empty">Set the budget, bounds and locks, then press '
                                     '<b>Optimise</b>.</div>' if self.engine is not None else
                                     '<div class="kpi-empty">No run with response draws for this brand.</div>')
-            self._draw_curve()
+            self._draw_curve_now()
             self._status.object = f'<span class="maximize-status" data-renders="{self.renders}"></span>'
             return
         s = a.summary()
@@ -247,13 +250,11 @@ class MaximizeView(pn.viewable.Viewer):
              f"94%: {fmt.number(s['lift_lo'])} – {fmt.number(s['lift_hi'])}"),
             ("Chance it beats current", fmt.percent(s["prob_better"], 0), f"over {len(a.lift)} draws"),
         ]
-        self._summary.object = "".join(
-            f'<div class="kpi"><div class="kpi-label">{html.escape(x)}</div><div class="kpi-value">{html.escape(y)}'
-            f'</div><div class="kpi-change">{html.escape(z)}</div></div>' for x, y, z in cards)
+        self._summary.object = fmt.cards_html(cards)
         table = a.table()
         self._bars.update(table)
         self._table.value = table
-        self._draw_curve()
+        self._draw_curve_now()
         self._note.object = (f"Solved in {s['seconds'] * 1000:,.0f} ms ({s['iterations']} iterations, "
                              f"{'converged' if s['converged'] else 'stopped: ' + a.message}). Spend is spread over "
                              "the weeks like last year's; carry-over into the weeks after the period is counted.")
@@ -264,6 +265,9 @@ class MaximizeView(pn.viewable.Viewer):
                                f'data-current="{s["incremental_current"]:.4f}"></span>')
 
     def _draw_curve(self) -> None:
+        in_document(self._draw_curve_now)
+
+    def _draw_curve_now(self) -> None:
         var, p = self._curve_var.value, self.problem
         if var is None or p is None:
             self._curve.update(None)

@@ -86,18 +86,21 @@ def page(browser, app_url):
     context.close()
 
 
-def status(pg) -> dict:
-    """The Measure tab's hidden status marker: renders, group-by, groups drawn, total drawn, selection."""
-    el = pg.locator("span.measure-status")
-    return {k: el.get_attribute(f"data-{k}") for k in ("renders", "group-by", "groups", "total", "selection")}
+def status(pg, view: str = "measure") -> dict:
+    """A tab's hidden status marker (``span.{view}-status``): its data attributes (Measure: renders,
+    group-by, groups drawn, total drawn, selection; Forecast: renders, total, spend, weeks; Maximize:
+    renders, budget, optimal, current)."""
+    el = pg.locator(f"span.{view}-status")
+    return el.evaluate("e => Object.fromEntries([...e.attributes].filter(a => a.name.startsWith('data-'))"
+                       ".map(a => [a.name.slice(5), a.value]))")
 
 
-def wait_renders(pg, n: int) -> dict:
-    """Wait until the Measure charts have been drawn at least ``n`` times; returns the status."""
+def wait_renders(pg, n: int, view: str = "measure") -> dict:
+    """Wait until a tab's charts have been drawn at least ``n`` times; returns its status."""
     pg.wait_for_function(
-        """n => { const find = (root) => { const el = root.querySelector('span.measure-status');
+        """([n, cls]) => { const find = (root) => { const el = root.querySelector('span.' + cls);
                  if (el) return el; for (const h of root.querySelectorAll('*')) { if (h.shadowRoot) {
                  const f = find(h.shadowRoot); if (f) return f; } } return null; };
                  const el = find(document); return el && Number(el.dataset.renders) >= n; }""",
-        arg=n, polling=100)
-    return status(pg)
+        arg=[n, f"{view}-status"], polling=100)
+    return status(pg, view)

@@ -44,7 +44,9 @@ def test_first_start_shows_the_demo_run(page, rows, tmp_path):
     assert table_groups(page) == ranked(want, "channel")
     for tab in ("Measure", "Forecast", "Maximize", "Jobs", "Compare"):
         page.locator(".bk-tab", has_text=tab).first.click()
-        if tab != "Measure":
+        if tab in ("Forecast", "Maximize"):
+            wait_renders(page, 1 if tab == "Forecast" else 0, tab.lower())
+        elif tab != "Measure":
             page.get_by_text("Coming next.").first.wait_for()
         page.screenshot(path=str(tmp_path / f"{tab.lower()}.png"), full_page=True)
         assert (tmp_path / f"{tab.lower()}.png").stat().st_size > 10_000
