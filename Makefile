@@ -1,5 +1,5 @@
 # The two commands of the README, plus the pieces they are made of.
-.PHONY: setup serve demo test bench-fit bench-app
+.PHONY: setup serve demo test bench-fit bench-optimize bench-app
 
 setup:
 	@bash scripts/setup.sh
@@ -19,6 +19,9 @@ test: setup
 
 bench-fit: setup
 	.venv/bin/python bench/fit.py
+
+bench-optimize: setup
+	.venv/bin/python bench/optimize.py
 
 bench-app: setup
 	.venv/bin/python bench/app.py

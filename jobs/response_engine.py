@@ -130,19 +130,19 @@ class ResponseEngine:
             raise PlanError("the run's contributions are not consecutive weeks")
         self.draws = int(response["draw"].max()) + 1
         media_rows = contributions[contributions["kind"] == "media"]
-        self.media: list[str] = list(dict.fromkeys(response.loc[response["kind"] == "media", "variable"]))
+        self.media: list[str] = _ordered(response.loc[response["kind"] == "media", "variable"])
         self.taxonomy = (media_rows.drop_duplicates("variable").set_index("variable")
                          .reindex(self.media)[["channel", "channel_group", "pillar", "message_type"]])
         self.series = [self._series(response[_same(response["audience"], a)],
                                     contributions[_same(contributions["audience"], a)], a)
-                       for a in dict.fromkeys(response["audience"])]
+                       for a in _ordered(response["audience"])]
 
     # ------------------------------------------------------------------------------------------ building
 
     def _series(self, resp: pd.DataFrame, contrib: pd.DataFrame, audience: str | None) -> Series:
         D, N = self.draws, len(self.dates)
         where = f" of audience {audience!r}" if audience else ""
-        media = list(dict.fromkeys(resp.loc[resp["kind"] == "media", "variable"]))
+        media = _ordered(resp.loc[resp["kind"] == "media", "variable"])
         m = resp[resp["kind"] == "media"]
         hill = (m["parameter"] == "half_saturation").any()
         x_scale = _param(m, "x_scale", media, D)[0] if media else np.zeros(0)
@@ -165,7 +165,7 @@ class ResponseEngine:
         uses = self._signals(m, media, spend, impressions, x_scale, n_train)
         # controls, owned / earned media and holidays: weekly mean contribution, scaled per draw
         orows = contrib[contrib["kind"].isin(OTHER_KINDS)]
-        names = list(dict.fromkeys(orows["variable"]))
+        names = _ordered(orows["variable"])
         ratio = np.ones((D, N))
         others = np.zeros(N)
         if names:
@@ -376,6 +376,11 @@ class ResponseEngine:
         return Forecast(dates=self.week_dates(k, P.shape[0]), media_names=list(self.media), spend=P,
                         media=media, baseline=base, controls=ctrl, actual=actual, last_year=last_year,
                         taxonomy=self.taxonomy)
+
+
+def _ordered(column: pd.Series) -> list:
+    """The distinct values in order of first appearance (None for missing)."""
+    return [None if pd.isna(v) else v for v in pd.unique(column.to_numpy(dtype=object))]
 
 
 def _same(column: pd.Series, value) -> pd.Series:

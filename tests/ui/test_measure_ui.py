@@ -92,7 +92,7 @@ def test_tapping_a_bar_filters_the_table(page, rows):
 
 def test_csv_download_holds_the_table_rows(page, rows, tmp_path):
     with page.expect_download() as dl:
-        page.get_by_role("button", name="Download CSV").click()
+        page.locator(".measure-download").get_by_role("button", name="Download CSV").click()
     path = tmp_path / "measure.csv"
     dl.value.save_as(path)
     csv = pd.read_csv(path)
