@@ -343,13 +343,23 @@ class BudgetProblem:
             v, g = f(full(u))
             return -v / scale, -g[free] * budget / scale
 
-        res = _Result(x0[free] / budget)
-        if free.sum() > 1:
-            res = minimize(fun, x0[free] / budget, jac=True, method="SLSQP",
-                           bounds=list(zip(lo[free] / budget, hi[free] / budget)),
-                           constraints=[{"type": "eq", "fun": lambda u: u.sum() - (budget - fixed_total) / budget,
-                                         "jac": lambda u: np.ones_like(u)}],
-                           options={"ftol": tol if objective == "mean" else max(tol, 1e-7), "maxiter": maxiter})
+        def solve(start: np.ndarray):
+            if free.sum() < 2:
+                return _Result(start[free] / budget)
+            return minimize(fun, start[free] / budget, jac=True, method="SLSQP",
+                            bounds=list(zip(lo[free] / budget, hi[free] / budget)),
+                            constraints=[{"type": "eq", "fun": lambda u: u.sum() - (budget - fixed_total) / budget,
+                                          "jac": lambda u: np.ones_like(u)}],
+                            options={"ftol": tol if objective == "mean" else max(tol, 1e-7), "maxiter": maxiter})
+
+        res = solve(x0)
+        default = _project(current, lo, hi, budget)
+        if not res.success and start is not None:
+            # a start in a flat corner (S-shaped responses at zero have no gradient) can stall SLSQP: try
+            # again from the current split and keep the better answer
+            again = solve(default)
+            if again.success or -again.fun > -getattr(res, "fun", np.inf):
+                res = again
         res.x = full(res.x) / budget
         if objective == "mean":
             res.x = self._refine(_project(res.x * budget, lo, hi, budget), lo, hi, budget, fun, full, free) / budget
@@ -508,6 +518,7 @@ class _Result:
 
     def __init__(self, x):
         self.x, self.nit, self.success, self.message = x, 0, True, "nothing to optimise: every variable is fixed"
+        self.fun = -np.inf
 
 
 def _project(x: np.ndarray, lo: np.ndarray, hi: np.ndarray, total: float) -> np.ndarray:

@@ -20,14 +20,16 @@ class Background:
         self.name = name
         self._token = 0
 
-    def run(self, work: Callable[[], Any], done: Callable[[Any], None]) -> None:
-        """``done(work())``; a failure is shown as a notification (and logged)."""
+    def run(self, work: Callable[[], Any], done: Callable[[Any], None],
+            failed: Callable[[Exception], None] | None = None) -> None:
+        """``done(work())``; a failure goes to ``failed``, by default shown as a notification (and logged)."""
+        failed = failed or self.failed
         self._token += 1
         if pn.state.curdoc is None or pn.state.curdoc.session_context is None:
             try:
                 result = work()
             except Exception as e:  # noqa: BLE001 - shown to the user, not a broken page
-                self.failed(e)
+                failed(e)
                 return
             done(result)
             return
@@ -46,7 +48,7 @@ class Background:
                     if token != self._token:
                         return
                     if error is not None:
-                        self.failed(error)
+                        failed(error)
                     else:
                         done(result)
                 except Exception as e:  # noqa: BLE001

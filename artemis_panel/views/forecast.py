@@ -14,15 +14,14 @@ import io
 import numpy as np
 import pandas as pd
 import panel as pn
-import param
 from bokeh.models.widgets.tables import NumberFormatter
 
 from artemis_panel import formatting as fmt
 from artemis_panel import plan_data as pdx
 from artemis_panel.branding import stylesheet
 from artemis_panel.plan_charts import ForecastChart
-from artemis_panel.state import AppState
-from artemis_panel.views.background import Background, in_document, notify
+from artemis_panel.views.background import in_document, notify
+from artemis_panel.views.plan_view import PlanView
 from jobs.response_engine import PlanError, ResponseEngine
 from store import scenarios as sc
 
@@ -31,14 +30,9 @@ COUNT = NumberFormatter(format="0,0")
 TAXONOMY_GROUPS = ("variable", "channel", "channel_group", "pillar", "message_type")
 
 
-class ForecastView(pn.viewable.Viewer):
-    state = param.ClassSelector(class_=AppState)
-    store_path = param.Parameter(doc="The store file (scenarios are saved into it).")
-    renders = param.Integer(default=0, doc="How many forecasts were drawn (tests wait on it).")
-
+class ForecastView(PlanView):
     def __init__(self, **params):
         super().__init__(**params)
-        self.engine: ResponseEngine | None = None
         self.base: pd.DataFrame | None = None  # last year's plan for the chosen weeks
         self.plan: pd.DataFrame | None = None
         self.result = None
@@ -101,7 +95,7 @@ class ForecastView(pn.viewable.Viewer):
                           sizing_mode="stretch_width"),
                 sizing_mode="stretch_width"),
             self._note, self._status, sizing_mode="stretch_width")
-        self._bg = Background(self._layout, "Forecast")
+        self._init_engine(self._layout, "Forecast")
         self._scales.on_edit(self._scale_edited)
         self._week_table.on_edit(self._week_edited)
         self._start.param.watch(self._period_changed, "value")
@@ -115,28 +109,14 @@ class ForecastView(pn.viewable.Viewer):
         self._load.on_click(self._load_scenario)
         self._delete.on_click(self._delete_scenario)
         self._compare_with.param.watch(self._compare_changed, "value")
-        self.state.param.watch(lambda _e: self.open_run(), ["run_id"])
         self.state.param.watch(lambda _e: self._draw(), ["group_by"])
         self.state.param.watch(self._handoff, ["handoff"])
-        self._opened = None
         self._pending: tuple | None = None
 
-    def __panel__(self):
-        if self._opened != self.state.run_id:
-            self.open_run()
-        return self._layout
-
     # ------------------------------------------------------------------ run and period
-    def open_run(self) -> None:
-        """Build (or fetch) the run's engine off the event loop, then show last year's plan."""
-        s = self.state
-        self._opened = s.run_id
-        if not s.run_id:
-            self.engine = None
-            self._draw()
-            return
-        reader, run_id, brands = s.reader, s.run_id, s.brands
-        self._bg.run(lambda: pdx.engine_for(reader, run_id, brands), self._engine_ready)
+    def _engine_gone(self) -> None:
+        self.result = self.plan = self.base = None
+        self._draw()
 
     def _engine_ready(self, engine: ResponseEngine) -> None:
         self.engine = engine

@@ -10,15 +10,14 @@ import io
 import numpy as np
 import pandas as pd
 import panel as pn
-import param
 from bokeh.models.widgets.tables import NumberFormatter
 
 from artemis_panel import formatting as fmt
 from artemis_panel import plan_data as pdx
 from artemis_panel.branding import stylesheet
 from artemis_panel.plan_charts import AllocationBars, ResponseCurve, SweepChart
-from artemis_panel.state import AppState
-from artemis_panel.views.background import Background, in_document, notify
+from artemis_panel.views.background import in_document, notify
+from artemis_panel.views.plan_view import PlanView
 from jobs.budget import Allocation, BudgetProblem
 from jobs.response_engine import PlanError, ResponseEngine
 from store import scenarios as sc
@@ -28,14 +27,9 @@ OBJECTIVES = {"Expected transactions": "mean", "Risk-aware: 5th percentile": "qu
 SWEEP = np.linspace(0.5, 1.5, 9)
 
 
-class MaximizeView(pn.viewable.Viewer):
-    state = param.ClassSelector(class_=AppState)
-    store_path = param.Parameter()
-    renders = param.Integer(default=0, doc="How many results were drawn (tests wait on it).")
-
+class MaximizeView(PlanView):
     def __init__(self, **params):
         super().__init__(**params)
-        self.engine: ResponseEngine | None = None
         self.problem: BudgetProblem | None = None
         self.allocation: Allocation | None = None
         W = pn.widgets
@@ -94,7 +88,7 @@ class MaximizeView(pn.viewable.Viewer):
                    pn.pane.Bokeh(self._sweep.fig, sizing_mode="stretch_width"), sizing_mode="stretch_width"),
             pn.Row(self._name, self._save, self._to_forecast, pn.Spacer(), self._download, sizing_mode="stretch_width"),
             self._note, self._status, sizing_mode="stretch_width")
-        self._bg = Background(self._layout, "Maximize")
+        self._init_engine(self._layout, "Maximize")
         self._mode.param.watch(self._mode_changed, "value")
         self._start.param.watch(lambda _e: self._period_changed(), "value")
         self._weeks.param.watch(lambda _e: self._period_changed(), "value")
@@ -105,25 +99,13 @@ class MaximizeView(pn.viewable.Viewer):
         self._curve_var.param.watch(lambda _e: self._draw_curve(), "value")
         self._save.on_click(self._save_scenario)
         self._to_forecast.on_click(lambda _e: self.open_in_forecast())
-        self.state.param.watch(lambda _e: self.open_run(), ["run_id"])
-        self._opened = None
         self._setting = False
 
-    def __panel__(self):
-        if self._opened != self.state.run_id:
-            self.open_run()
-        return self._layout
-
     # ------------------------------------------------------------------ run, period, inputs
-    def open_run(self) -> None:
-        s = self.state
-        self._opened = s.run_id
-        if not s.run_id:
-            self.engine = self.problem = self.allocation = None
-            self._draw()
-            return
-        reader, run_id, brands = s.reader, s.run_id, s.brands
-        self._bg.run(lambda: pdx.engine_for(reader, run_id, brands), self._engine_ready)
+    def _engine_gone(self) -> None:
+        self.problem = self.allocation = None
+        self._bounds.value = None
+        self._draw()
 
     def _engine_ready(self, engine: ResponseEngine) -> None:
         self.engine = engine
