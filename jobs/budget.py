@@ -372,12 +372,18 @@ class BudgetProblem:
             if self.score(values_cur, objective, quantile) > self.score(values_best, objective, quantile):
                 best, values_best = cur_ok.copy(), values_cur
         value_current = self.values(current)
+        if objective == "mean":
+            converged, spread = self.kkt(best, lo, hi)
+            message = (f"optimal: equal marginal returns inside the bounds (spread {spread:.1e})" if converged
+                       else f"stopped before the optimality conditions held (spread {spread:.1e}; {res.message})")
+        else:
+            converged, message = bool(res.success), str(res.message)
         return Allocation(
             variables=self.variables, budget=float(budget), current=current, optimal=best, lower=lo, upper=hi,
             value_current=value_current, value_optimal=values_best,
             marginal_current=self.marginal(current), marginal_optimal=self.marginal(best),
             objective=objective, iterations=int(res.nit), seconds=time.perf_counter() - t0,
-            converged=bool(res.success), message=str(res.message),
+            converged=converged, message=message,
         )
 
     def _polish(self, B: np.ndarray, lo: np.ndarray, hi: np.ndarray, budget: float, iters: int = 40) -> np.ndarray:
@@ -412,40 +418,89 @@ class BudgetProblem:
                 break
         return B
 
+    def _resolve(self, x, lo, hi, budget, fun, full, free) -> np.ndarray:
+        """SLSQP again from ``x`` (then polished): a re-solve after moving one variable."""
+        cand = self._polish(_project(x, lo, hi, budget), lo, hi, budget)
+        res = minimize(fun, cand[free] / budget, jac=True, method="SLSQP",
+                       bounds=list(zip(lo[free] / budget, hi[free] / budget)),
+                       constraints=[{"type": "eq", "fun": lambda u, c=cand: u.sum() - c[free].sum() / budget,
+                                     "jac": lambda u: np.ones_like(u)}],
+                       options={"ftol": 1e-10, "maxiter": 200})
+        after = self._polish(_project(full(res.x), lo, hi, budget), lo, hi, budget)
+        # (SLSQP may walk back into the corner the move left: keep the polished move if it is better)
+        return after if self.values(after).mean() >= self.values(cand).mean() else cand
+
     def _refine(self, B, lo, hi, budget, fun, full, free) -> np.ndarray:
-        """Polish SLSQP's answer; then, for S-shaped responses, check each variable SLSQP left in the convex
-        part of its curve (marginal return still rising, below the others'): such a point is not a maximum,
-        so re-solve with that variable at its lower bound and keep whichever buys more."""
+        r"""Polish SLSQP's answer, then the two ways S-shaped responses fool a local solver:
+
+        * a variable left in the convex part of its curve (marginal return still rising, below the
+          others'): not a maximum, so re-solve with it at its lower bound;
+        * a variable at its lower bound whose curve is flat there (zero marginal return, so the
+          optimality conditions hold) but which would pay further up: for each, the best level on a grid
+          of its curve by the Lagrangian profit :math:`f_v(B) - \lambda B` (:math:`\lambda` the common
+          marginal return); if it beats staying at the bound, re-solve from there.
+
+        Each change is kept only if the expected value rises."""
         B = self._polish(B, lo, hi, budget)
         value = self.values(B).mean()
         tol = 1e-9 * budget
-        for _ in range(len(B)):
+        for _ in range(2 * len(B)):
             g, H = self.curvature(B)
             inner = (B > lo + tol) & (B < hi - tol)
-            if inner.sum() < 2:
+            if not inner.any():
                 break
             lam = np.median(g[inner & (H < 0)]) if (inner & (H < 0)).any() else np.median(g[inner])
-            stuck = np.flatnonzero(inner & ((H >= 0) | (g < 0.99 * lam)))
-            if not len(stuck):
-                break
+            moves = [("drop", v) for v in np.flatnonzero(inner & ((H >= 0) | (g < 0.99 * lam)))]
+            for v in np.flatnonzero((B <= lo + tol) & (hi > lo + tol)):
+                top = min(hi[v] - lo[v], budget / 2)  # (a geometric grid: small spends can pay most)
+                grid = lo[v] + np.r_[0.0, top * np.logspace(-5, 0, 36)]
+                f = self.response_curve(self.variables[v], grid).mean(axis=0)
+                profit = f - lam * (grid - lo[v])
+                k = int(np.argmax(profit))
+                if profit[k] > profit[0] * (1 + 1e-9) + 1e-12:
+                    moves.append(("fund", v, grid[k]))
             improved = False
-            for v in stuck:
+            for move in moves:
                 x = B.copy()
-                x[v] = lo[v]
-                cand = self._polish(_project(x, lo, hi, budget), lo, hi, budget)
-                res = minimize(fun, cand[free] / budget, jac=True, method="SLSQP",
-                               bounds=list(zip(lo[free] / budget, hi[free] / budget)),
-                               constraints=[{"type": "eq", "fun": lambda u, c=cand: u.sum() - c[free].sum() / budget,
-                                             "jac": lambda u: np.ones_like(u)}],
-                               options={"ftol": 1e-10, "maxiter": 200})
-                cand = self._polish(_project(full(res.x), lo, hi, budget), lo, hi, budget)
+                if move[0] == "drop":
+                    x[move[1]] = lo[move[1]]
+                else:
+                    v, level = move[1], move[2]
+                    others = inner.copy()
+                    others[v] = False
+                    if not others.any():
+                        continue
+                    x[v] = level
+                    x[others] -= (level - lo[v]) * B[others] / B[others].sum()
+                cand = self._resolve(x, lo, hi, budget, fun, full, free)
                 v_new = self.values(cand).mean()
-                if v_new > value:
+                if v_new > value * (1 + 1e-12):
                     B, value, improved = cand, v_new, True
                     break
             if not improved:
                 break
         return B
+
+    def kkt(self, B, lo, hi) -> tuple[bool, float]:
+        """Whether ``B`` meets the optimality conditions of the expected value: equal marginal returns
+        (within 0.1%) inside the bounds, none higher at a lower bound nor lower at an upper bound (1%);
+        and the relative spread of the marginal returns inside the bounds."""
+        g = self.marginal(B)
+        tol = 1e-9 * max(B.sum(), 1.0)
+        inner = (B > lo + tol) & (B < hi - tol)
+        if not inner.any():
+            return True, 0.0
+        lam = g[inner].mean()
+        spread = float((g[inner].max() - g[inner].min()) / abs(lam)) if lam else 0.0
+        # at a lower bound, the return of the next dollars (a secant over 0.1% of an even share): a Hill
+        # curve whose slope is below 1 in some draws has an infinite derivative at zero spend there
+        step = 1e-3 * max(B.sum(), 1.0) / len(B)
+        at_lo = np.flatnonzero((B <= lo + tol) & ~inner & (hi > lo + step))
+        nxt = np.array([np.diff(self.response_curve(self.variables[v], np.array([lo[v], lo[v] + step])).mean(axis=0))[0]
+                        / step for v in at_lo])
+        ok = (spread <= 1e-3 and not (nxt > lam * 1.01).any()
+              and not (g[(B >= hi - tol) & ~inner] < lam * 0.99).any())
+        return bool(ok), spread
 
     def minimum_spend(self, goal: float, lower=None, upper=None, locked=(), pct: float | None = None,
                       reference_budget: float | None = None, rtol: float = 1e-4) -> Allocation:

@@ -131,3 +131,31 @@ def test_upper_bounds_too_small_for_the_budget_are_refused(problem):
 def test_an_unreachable_goal_is_refused(problem):
     with pytest.raises(PlanError, match="cannot be reached"):
         problem.minimum_spend(1e12, upper={v: 1e6 for v in problem.variables})
+
+
+def test_gradients_match_finite_differences(problem):
+    B = problem.reference * 0.8 + 1e5
+    v, g = problem.evaluate(B)
+    for i in (0, 4, 10):
+        h = 1e-4 * B[i]
+        up, down = B.copy(), B.copy()
+        up[i] += h
+        down[i] -= h
+        fd = (problem.values(up).mean() - problem.values(down).mean()) / (2 * h)
+        assert g.mean(axis=0)[i] == pytest.approx(fd, rel=1e-5)
+
+
+@pytest.mark.parametrize("factor", [0.45, 0.57, 1.36])
+def test_no_random_start_beats_the_optimum_at_other_budgets(problem, factor):
+    """Budgets where SLSQP alone stalls (S-shaped responses flat at zero spend)."""
+    budget = problem.reference.sum() * factor
+    a = problem.optimize(budget)
+    assert a.converged
+    rng = np.random.default_rng(int(factor * 100))
+    for _ in range(4):
+        other = problem.optimize(budget, start=rng.dirichlet(np.ones(len(problem.variables))) * budget)
+        assert other.value_optimal.mean() <= a.value_optimal.mean() * (1 + 1e-6)
+    tol = 1e-6 * budget
+    free = (a.optimal > a.lower + tol) & (a.optimal < a.upper - tol)
+    m = a.marginal_optimal[free]
+    assert (m.max() - m.min()) / m.mean() <= 0.01
