@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from bokeh.models import ColumnDataSource, FactorRange, HoverTool, Legend, NumeralTickFormatter
+from bokeh.transform import dodge
 from bokeh.plotting import figure
 
 from artemis_panel import formatting as fmt
@@ -81,35 +82,40 @@ class ForecastChart(_Chart):
 class AllocationBars(_Chart):
     """Current vs optimal spend per variable, side by side."""
 
+    KEYS = ("variable", "current", "optimal", "tip_current", "tip_optimal", "mc_current", "mc_optimal")
+
     def __init__(self):
         fig = _figure(x_range=FactorRange(), title="Spend per variable: current vs optimal")
         super().__init__(fig)
         fig.height = 380
         fig.yaxis.formatter = _money()
         fig.xaxis.major_label_orientation = 0.9
-        self.source = ColumnDataSource(_empty(("x", "spend", "color", "tip", "mc")))
-        bars = fig.vbar(x="x", top="spend", width=0.9, source=self.source, fill_color="color", line_color=None)
-        fig.add_tools(HoverTool(renderers=[bars], tooltips=[("", "@x"), ("Spend", "@tip"),
-                                                            ("Marginal $ per transaction", "@mc")]))
+        self.source = ColumnDataSource(_empty(self.KEYS))
+        cur = fig.vbar(x=dodge("variable", -0.18, range=fig.x_range), top="current", width=0.34, source=self.source,
+                       fill_color="#8d99ae", line_color=None, legend_label="current")
+        opt = fig.vbar(x=dodge("variable", 0.18, range=fig.x_range), top="optimal", width=0.34, source=self.source,
+                       fill_color="#2f6fdf", line_color=None, legend_label="optimal")
+        fig.legend.location = "top_right"
+        fig.add_tools(HoverTool(renderers=[cur, opt], tooltips=[
+            ("", "@variable"), ("Current", "@tip_current (marginal @mc_current per transaction)"),
+            ("Optimal", "@tip_optimal (marginal @mc_optimal per transaction)")]))
 
     def update(self, table: pd.DataFrame | None) -> None:
         if table is None or table.empty:
             self.fig.x_range.factors = []
-            self.source.data = _empty(("x", "spend", "color", "tip", "mc"))
+            self.source.data = _empty(self.KEYS)
             self._say("Set a budget and press Optimise.")
             return
         self._say("")
-        x, spend, color, tip, mc = [], [], [], [], []
-        for row in table.itertuples(index=False):
-            for which, value, marg, col in (("current", row.current, row.marginal_cost_current, "#8d99ae"),
-                                            ("optimal", row.optimal, row.marginal_cost_optimal, "#2f6fdf")):
-                x.append((row.variable, which))
-                spend.append(float(value))
-                color.append(col)
-                tip.append(fmt.money(value))
-                mc.append(fmt.money(marg))
-        self.fig.x_range.factors = x
-        self.source.data = {"x": x, "spend": spend, "color": color, "tip": tip, "mc": mc}
+        self.fig.x_range.factors = table["variable"].tolist()
+        self.source.data = {
+            "variable": table["variable"].tolist(), "current": table["current"].to_numpy(),
+            "optimal": table["optimal"].to_numpy(),
+            "tip_current": [fmt.money(v) for v in table["current"]],
+            "tip_optimal": [fmt.money(v) for v in table["optimal"]],
+            "mc_current": [fmt.money(v) for v in table["marginal_cost_current"]],
+            "mc_optimal": [fmt.money(v) for v in table["marginal_cost_optimal"]],
+        }
 
 
 class ResponseCurve(_Chart):

@@ -58,10 +58,12 @@ class MaximizeView(PlanView):
         self._table = W.Tabulator(None, show_index=False, disabled=True, layout="fit_data_stretch", height=300,
                                   sizing_mode="stretch_width", css_classes=["mx-table"],
                                   formatters={"current": MONEY, "optimal": MONEY, "change": MONEY,
-                                              "change_pct": NumberFormatter(format="+0.0"),
+                                              "change_pct": NumberFormatter(format="+0.0", nan_format="–"),
                                               "lower": MONEY, "upper": MONEY,
-                                              "marginal_cost_current": NumberFormatter(format="$0,0.00"),
-                                              "marginal_cost_optimal": NumberFormatter(format="$0,0.00")},
+                                              "marginal_cost_current": NumberFormatter(format="$0,0.00",
+                                                                                       nan_format="–"),
+                                              "marginal_cost_optimal": NumberFormatter(format="$0,0.00",
+                                                                                       nan_format="–")},
                                   titles={"change_pct": "Δ %", "marginal_cost_current": "Marginal $/tx now",
                                           "marginal_cost_optimal": "Marginal $/tx optimal"})
         self._curve_var = W.Select(name="Response curve of", options=[], width=240, css_classes=["mx-curve-var"])
@@ -115,6 +117,8 @@ class MaximizeView(PlanView):
         finally:
             self._setting = False
         self._curve_var.options = list(engine.media)
+        if self._curve_var.value not in engine.media:
+            self._curve_var.value = engine.media[0] if engine.media else None
         self._period_changed()
 
     def _period_changed(self) -> None:

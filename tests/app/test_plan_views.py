@@ -149,7 +149,9 @@ def test_maximize_splits_the_budget_and_beats_the_current_split(maximize):
     assert a.value_optimal.mean() >= a.value_current.mean()
     table = maximize._table.value
     assert table["optimal"].sum() == pytest.approx(50_000_000.0, rel=1e-9)
-    assert len(maximize._bars.source.data["x"]) == 2 * len(table)
+    bars = maximize._bars.source.data
+    assert bars["variable"] == table["variable"].tolist()
+    assert np.allclose(bars["optimal"], table["optimal"]) and np.allclose(bars["current"], table["current"])
 
 
 def test_maximize_respects_locks_and_bounds_from_the_table(maximize):
