@@ -84,23 +84,34 @@ class Series:
         return np.tanh(self.lam[:, None, v] * a / 2.0)  # = (1 - e^{-λa}) / (1 + e^{-λa})
 
 
-def _param(table: pd.DataFrame, parameter: str, variables: list[str], draws: int) -> np.ndarray:
-    """(D, V) values of one parameter per draw and variable."""
-    sub = table[table["parameter"] == parameter]
-    wide = sub.pivot_table(index="draw", columns="variable", values="value", aggfunc="first")
-    missing = [v for v in variables if v not in wide.columns]
-    if missing:
-        raise PlanError(f"the response draws have no '{parameter}' for {', '.join(map(repr, missing))}")
-    out = wide.reindex(columns=variables).to_numpy(float)
-    if out.shape[0] != draws:
-        raise PlanError(f"the response draws have {out.shape[0]} draws of '{parameter}', expected {draws}")
-    return out
+class _Draws:
+    """One series' response draws indexed by (variable, parameter): each a (D,) array in draw order."""
 
+    def __init__(self, table: pd.DataFrame, draws: int):
+        t = table.sort_values("draw", kind="stable")
+        keys = pd.DataFrame({"v": t["variable"].to_numpy(object), "p": t["parameter"].to_numpy(object)})
+        values = t["value"].to_numpy(float)
+        self._values = {k: values[i] for k, i in keys.groupby(["v", "p"], sort=False).indices.items()}
+        self.draws = draws
 
-def _scalar(table: pd.DataFrame, variable: str, parameter: str) -> np.ndarray:
-    """One (D,) parameter of one variable, in draw order."""
-    sub = table[(table["variable"] == variable) & (table["parameter"] == parameter)].sort_values("draw")
-    return sub["value"].to_numpy(float)
+    def has(self, variable: str, parameter: str) -> bool:
+        return (variable, parameter) in self._values
+
+    def vector(self, variable: str, parameter: str) -> np.ndarray:
+        out = self._values.get((variable, parameter))
+        if out is None:
+            raise PlanError(f"the response draws have no '{parameter}' for '{variable}'")
+        if len(out) != self.draws:
+            raise PlanError(f"the response draws have {len(out)} draws of '{parameter}' for '{variable}', "
+                            f"expected {self.draws}")
+        return out
+
+    def matrix(self, parameter: str, variables: list[str]) -> np.ndarray:
+        """(D, V) one parameter per draw and variable."""
+        missing = [v for v in variables if (v, parameter) not in self._values]
+        if missing:
+            raise PlanError(f"the response draws have no '{parameter}' for {', '.join(map(repr, missing))}")
+        return np.column_stack([self.vector(v, parameter) for v in variables])
 
 
 class ResponseEngine:
@@ -144,15 +155,16 @@ class ResponseEngine:
         where = f" of audience {audience!r}" if audience else ""
         media = _ordered(resp.loc[resp["kind"] == "media", "variable"])
         m = resp[resp["kind"] == "media"]
+        P = _Draws(resp, D)
         hill = (m["parameter"] == "half_saturation").any()
-        x_scale = _param(m, "x_scale", media, D)[0] if media else np.zeros(0)
-        l_max = int(_param(m, "l_max", media, D)[0, 0]) if media else 1
+        x_scale = P.matrix("x_scale", media)[0] if media else np.zeros(0)
+        l_max = int(P.matrix("l_max", media)[0, 0]) if media else 1
         base = resp[resp["variable"] == "baseline"]
         if not len(base):
             raise PlanError(f"the response draws{where} have no baseline parameters")
         season_names = sorted({p for p in base["parameter"] if p[:4] in ("sin_", "cos_")},
                               key=lambda p: (int(p.split("_")[1]), p[:3] != "sin"))
-        n_train = int(_scalar(base, "baseline", "n_train")[0])
+        n_train = int(P.vector("baseline", "n_train")[0])
 
         def weekly(kind_rows: pd.DataFrame, column: str) -> np.ndarray:
             wide = kind_rows.pivot_table(index="date", columns="variable", values=column, aggfunc="sum",
@@ -162,7 +174,7 @@ class ResponseEngine:
         mrows = contrib[contrib["kind"] == "media"]
         spend = np.nan_to_num(weekly(mrows, "spend"))
         impressions = weekly(mrows, "impressions")
-        uses = self._signals(m, media, spend, impressions, x_scale, n_train)
+        uses = self._signals(P, media, spend, impressions, x_scale, n_train)
         # controls, owned / earned media and holidays: weekly mean contribution, scaled per draw
         orows = contrib[contrib["kind"].isin(OTHER_KINDS)]
         names = _ordered(orows["variable"])
@@ -171,7 +183,7 @@ class ResponseEngine:
         if names:
             per = orows.pivot_table(index="date", columns="variable", values="contribution", aggfunc="sum")
             per = per.reindex(index=pd.DatetimeIndex(self.dates), columns=names).fillna(0.0).to_numpy(float)
-            coef = np.column_stack([_scalar(resp, n, "coefficient") for n in names])  # (D, O)
+            coef = np.column_stack([P.vector(n, "coefficient") for n in names])  # (D, O)
             mean = coef.mean(axis=0)
             scale = np.where(np.abs(mean) > 1e-12, coef / np.where(np.abs(mean) > 1e-12, mean, 1.0), 1.0)
             others = per.sum(axis=1)
@@ -183,29 +195,29 @@ class ResponseEngine:
         return Series(
             audience=audience, media=media, index=np.array([self.media.index(v) for v in media], dtype=int),
             saturation="hill" if hill else "logistic",
-            alpha=_param(m, "adstock_decay", media, D) if media else np.zeros((D, 0)),
-            half=_param(m, "half_saturation", media, D) if hill and media else None,
-            slope=_param(m, "hill_slope", media, D) if hill and media else None,
-            lam=None if hill or not media else _param(m, "saturation_lambda", media, D),
-            beta=_param(m, "beta", media, D) if media else np.zeros((D, 0)),
+            alpha=P.matrix("adstock_decay", media) if media else np.zeros((D, 0)),
+            half=P.matrix("half_saturation", media) if hill and media else None,
+            slope=P.matrix("hill_slope", media) if hill and media else None,
+            lam=None if hill or not media else P.matrix("saturation_lambda", media),
+            beta=P.matrix("beta", media) if media else np.zeros((D, 0)),
             x_scale=x_scale, uses_impressions=uses, l_max=l_max,
-            intercept=_scalar(base, "baseline", "intercept"),
-            trend=_scalar(base, "baseline", "trend") if (base["parameter"] == "trend").any() else None,
-            season=(np.column_stack([_scalar(base, "baseline", p) for p in season_names]) if season_names
+            intercept=P.vector("baseline", "intercept"),
+            trend=P.vector("baseline", "trend") if P.has("baseline", "trend") else None,
+            season=(np.column_stack([P.vector("baseline", p) for p in season_names]) if season_names
                     else np.zeros((D, 0))),
-            y_scale=float(_scalar(base, "baseline", "y_scale")[0]), n_train=n_train,
+            y_scale=float(P.vector("baseline", "y_scale")[0]), n_train=n_train,
             spend=spend, impressions=impressions, others=others, others_ratio=ratio, actual=actual,
         )
 
     @staticmethod
-    def _signals(m: pd.DataFrame, media: list[str], spend: np.ndarray, impressions: np.ndarray,
+    def _signals(P: "_Draws", media: list[str], spend: np.ndarray, impressions: np.ndarray,
                  x_scale: np.ndarray, n_train: int) -> np.ndarray:
         """Whether each variable's model input is its impressions: saved with newer runs
         (``uses_impressions``), else the input whose training maximum is the saved ``x_scale``."""
         if not media:
             return np.zeros(0, dtype=bool)
-        if (m["parameter"] == "uses_impressions").any():
-            return _param(m, "uses_impressions", media, int(m["draw"].max()) + 1)[0] > 0.5
+        if all(P.has(v, "uses_impressions") for v in media):
+            return P.matrix("uses_impressions", media)[0] > 0.5
         with np.errstate(invalid="ignore", divide="ignore"):
             by_spend = np.abs(spend[:n_train].max(axis=0) / x_scale - 1)
             by_impr = np.abs(np.nanmax(np.where(np.isnan(impressions[:n_train]), -np.inf, impressions[:n_train]),
