@@ -132,6 +132,8 @@ class ResponseEngine:
             raise PlanError("this run has no response draws (response.parquet); it cannot forecast or optimise")
         response = response.copy()
         response["audience"] = response["audience"].astype(object).where(response["audience"].notna(), None)
+        for col in ("variable", "kind", "parameter"):  # (categories: filtering Arrow strings row by row is slow)
+            response[col] = response[col].astype("category")
         contributions = contributions.copy()
         contributions["date"] = pd.to_datetime(contributions["date"])
         contributions["audience"] = contributions["audience"].astype(object).where(
@@ -392,7 +394,7 @@ class ResponseEngine:
 
 def _ordered(column: pd.Series) -> list:
     """The distinct values in order of first appearance (None for missing)."""
-    return [None if pd.isna(v) else v for v in pd.unique(column.to_numpy(dtype=object))]
+    return [None if pd.isna(v) else v for v in column.unique()]
 
 
 def _same(column: pd.Series, value) -> pd.Series:
