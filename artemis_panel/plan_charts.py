@@ -7,10 +7,9 @@ import numpy as np
 import pandas as pd
 from bokeh.models import ColumnDataSource, FactorRange, HoverTool, Legend, NumeralTickFormatter
 from bokeh.transform import dodge
-from bokeh.plotting import figure
 
 from artemis_panel import formatting as fmt
-from artemis_panel.charts import PALETTE, _Chart, _figure
+from artemis_panel.charts import _Chart, _figure
 
 from artemis_panel.charts import _count_ticks as _count
 
@@ -197,4 +196,4 @@ class SweepChart(_Chart):
         }
 
 
-__all__ = ["ForecastChart", "AllocationBars", "ResponseCurve", "SweepChart", "PALETTE"]
+__all__ = ["ForecastChart", "AllocationBars", "ResponseCurve", "SweepChart"]

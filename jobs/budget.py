@@ -521,7 +521,7 @@ class BudgetProblem:
         if most < goal:
             raise PlanError(f"{goal:,.0f} incremental transactions cannot be reached within the bounds: "
                             f"spending every upper bound ({hi.sum():,.0f}) buys about {most:,.0f}")
-        a_lo, b_lo = max(lo.sum(), 0.0), None  # bracket: V(a_lo) < goal <= V(b_hi)
+        a_lo = max(lo.sum(), 0.0)  # bracket: V(a_lo) < goal <= V(b_hi)
         if a_lo > 0 and self.values(lo).mean() >= goal:
             return self.optimize(a_lo, lower_abs, upper_abs)
         b_hi, best = hi.sum(), None

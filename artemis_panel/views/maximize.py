@@ -4,7 +4,6 @@ that is; response curves, a budget sweep; the result saved as a scenario or open
 
 from __future__ import annotations
 
-import html
 import io
 
 import numpy as np

@@ -91,6 +91,10 @@ def test_tapping_a_bar_filters_the_table(page, rows):
 
 
 def test_csv_download_holds_the_table_rows(page, rows, tmp_path):
+    # (a click while the loading overlay is up lands on the overlay: wait until no view is loading)
+    page.wait_for_function(
+        """() => { const busy = (root) => !!root.querySelector('.pn-loading') || [...root.querySelectorAll('*')]
+                   .some(h => h.shadowRoot && busy(h.shadowRoot)); return !busy(document); }""", polling=200)
     with page.expect_download() as dl:
         page.locator(".measure-download").get_by_role("button", name="Download CSV").click()
     path = tmp_path / "measure.csv"
