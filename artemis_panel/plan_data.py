@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from jobs.budget import Allocation
-from jobs.response_engine import WEEK, Forecast, PlanError, ResponseEngine
+from jobs.response_engine import WEEK, Forecast, PlanError, ResponseEngine, check_plan
 from store import queries as q
 from store.reader import StoreReader
 
@@ -34,18 +34,6 @@ def engine_for(reader: StoreReader, run_id: str, brands: Sequence[str] | None = 
 def next_week(engine: ResponseEngine) -> pd.Timestamp:
     """The first week after the run's data: where plans start by default."""
     return pd.Timestamp(engine.last + WEEK)
-
-
-def scaled_plan(base: pd.DataFrame, factors: dict[str, float]) -> pd.DataFrame:
-    """``base`` with each variable's column multiplied by its factor (missing: 1)."""
-    out = base.copy()
-    for var, f in factors.items():
-        if var not in out.columns:
-            raise PlanError(f"unknown media variable {var!r}")
-        if f is None or not np.isfinite(f) or f < 0:
-            raise PlanError(f"the scale factor of {var!r} must be a number ≥ 0; got {f}")
-        out[var] = out[var] * float(f)
-    return out
 
 
 def scale_table(engine: ResponseEngine, base: pd.DataFrame, plan: pd.DataFrame) -> pd.DataFrame:
@@ -118,8 +106,6 @@ def read_plan_csv(engine: ResponseEngine, source, start=None) -> tuple[pd.Timest
         bad = next(i for i, (a, b) in enumerate(zip(wide.index, expected)) if a != b)
         raise PlanError(f"the plan's weeks must be consecutive weeks: after {expected[bad - 1].date()} "
                         f"comes {expected[bad].date()}, not {wide.index[bad].date()}")
-    from jobs.response_engine import check_plan
-
     check_plan(wide, engine.media)
     return (pd.Timestamp(start) if start is not None else first), wide.reindex(columns=engine.media, fill_value=0.0)
 

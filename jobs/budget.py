@@ -367,11 +367,10 @@ class BudgetProblem:
         # never worse than the current split (when it is feasible)
         cur_ok = current if np.all(current >= lo - 1e-9) and np.all(current <= hi + 1e-9) else None
         values_best = self.values(best)
-        if cur_ok is not None:
-            values_cur = self.values(cur_ok)
-            if self.score(values_cur, objective, quantile) > self.score(values_best, objective, quantile):
-                best, values_best = cur_ok.copy(), values_cur
         value_current = self.values(current)
+        if cur_ok is not None and (self.score(value_current, objective, quantile)
+                                   > self.score(values_best, objective, quantile)):
+            best, values_best = cur_ok.copy(), value_current
         if objective == "mean":
             converged, spread = self.kkt(best, lo, hi)
             message = (f"optimal: equal marginal returns inside the bounds (spread {spread:.1e})" if converged

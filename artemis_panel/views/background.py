@@ -62,12 +62,12 @@ class Background:
         pn.state.execute(go, schedule=True)
 
     def failed(self, e: Exception) -> None:
-        from jobs.response_engine import PlanError
-
-        if not isinstance(e, ValueError):
+        """Bad input (ValueError, PlanError among them) is said as it is; anything else is also logged."""
+        if isinstance(e, ValueError):
+            notify(f"{self.name}: {e}", error=True)
+        else:
             log.exception("%s failed", self.name)
-        notify(f"{self.name}: {e}" if isinstance(e, (PlanError, ValueError)) else
-               f"{self.name} failed ({type(e).__name__}: {e})", error=True)
+            notify(f"{self.name} failed ({type(e).__name__}: {e})", error=True)
 
 
 def in_document(fn: Callable[[], None]) -> None:

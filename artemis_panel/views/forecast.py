@@ -158,34 +158,33 @@ class ForecastView(PlanView):
         self._set_period(self._start.value, self._weeks.value or pdx.DEFAULT_WEEKS)
 
     # ------------------------------------------------------------------ editing
-    def _scale_edited(self, event) -> None:
-        row = self._scales.value.iloc[event.row]
-        var, value = row["variable"], event.value
+    def _number(self, value, what: str) -> float | None:
+        """An edited cell as spend or a factor (a number >= 0); otherwise a notification, the table redrawn
+        as it was, and None."""
         try:
-            value = float(value)
-            if not np.isfinite(value) or value < 0:
-                raise ValueError
+            number = float(value)
         except (TypeError, ValueError):
-            notify(f"Forecast: the scale of {var} must be a number ≥ 0; got {value!r}", error=True)
-            self._show_tables()
-            return
-        self.plan[var] = self.base[var] * value
-        self._recompute()
+            number = float("nan")
+        if np.isfinite(number) and number >= 0:
+            return number
+        notify(f"Forecast: {what} must be a number ≥ 0; got {value!r}", error=True)
+        self._show_tables()
+        return None
+
+    def _scale_edited(self, event) -> None:
+        var = self._scales.value.iloc[event.row]["variable"]
+        factor = self._number(event.value, f"the scale of {var}")
+        if factor is not None:
+            self.set_scale(var, factor)
 
     def _week_edited(self, event) -> None:
         var = event.column
         if var not in self.plan.columns:
             return
-        try:
-            value = float(event.value)
-            if not np.isfinite(value) or value < 0:
-                raise ValueError
-        except (TypeError, ValueError):
-            notify(f"Forecast: spend must be a number ≥ 0; got {event.value!r} for {var}", error=True)
-            self._show_tables()
-            return
-        self.plan.iloc[event.row, self.plan.columns.get_loc(var)] = value
-        self._recompute()
+        value = self._number(event.value, f"the spend of {var}")
+        if value is not None:
+            self.plan.iloc[event.row, self.plan.columns.get_loc(var)] = value
+            self._recompute()
 
     def _fill_groups(self) -> None:
         if self.engine is None:
@@ -208,7 +207,7 @@ class ForecastView(PlanView):
         self._recompute()
 
     def set_scale(self, variable: str, factor: float) -> None:
-        """Scale one variable's plan to ``factor`` × last year (what editing the scale table does)."""
+        """Scale one variable's plan to ``factor`` × last year (what an edit of the scale table does)."""
         self.plan[variable] = self.base[variable] * float(factor)
         self._recompute()
 
