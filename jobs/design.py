@@ -45,6 +45,9 @@ class ModelData:
     fourier_names: list[str]
     priors: dict[str, np.ndarray] = field(default_factory=dict)
     l_max: int = 8
+    # Media input (original units) of the weeks just before ``dates[0]``: adstock carry-over into the
+    # first weeks (a cross-validation fold's warm-up). None: nothing was spent before.
+    x_before: np.ndarray | None = None
 
     @property
     def T(self) -> int:
@@ -53,7 +56,8 @@ class ModelData:
     @property
     def xlag(self) -> np.ndarray:
         """(L, T, V) lagged scaled media input, zero before the first week."""
-        return lag_stack(self.x / self.x_scale, self.l_max)
+        history = None if self.x_before is None else self.x_before / self.x_scale
+        return lag_stack(self.x / self.x_scale, self.l_max, history=history)
 
     @property
     def z(self) -> np.ndarray:
@@ -103,10 +107,33 @@ def national_series(ds) -> pd.DataFrame:
     return df.groupby("date", as_index=False).agg(agg).sort_values("date").reset_index(drop=True)
 
 
+def series_names(ds, variant: str) -> list[str]:
+    """The series a variant fits: every audience (``per_audience``), or the national one."""
+    if variant == "per_audience":
+        if not ds.audiences:
+            raise ValueError(f"variant 'per_audience' needs an 'audience' column in {ds.path}'s training data")
+        return list(ds.audiences)
+    return [NATIONAL]
+
+
 def series_for(ds, audience: str) -> pd.DataFrame:
     if audience == NATIONAL:
         return national_series(ds)
     return ds.training[ds.training["audience"] == audience].sort_values("date").reset_index(drop=True)
+
+
+def media_input(ds, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Spend, impressions (NaN where the dataset has none) and the model's input (spend or impressions,
+    per variable), each (T, V) in the order of ``ds.media``."""
+    T, media = len(frame), list(ds.media)
+    if not media:
+        return np.zeros((T, 0)), np.zeros((T, 0)), np.zeros((T, 0))
+    spend = np.column_stack([frame[f"{v}_spend"].to_numpy(float) for v in media])
+    impressions = np.column_stack(
+        [frame[f"{v}_impressions"].to_numpy(float) if f"{v}_impressions" in frame else np.full(T, np.nan) for v in media]
+    )
+    x = np.column_stack([spend[:, i] if ds.signal[v] == "spend" else impressions[:, i] for i, v in enumerate(media)])
+    return spend, impressions, x
 
 
 def build_model_data(ds, frame: pd.DataFrame, cfg: ModelConfig, audience: str = NATIONAL) -> ModelData:
@@ -127,12 +154,8 @@ def build_model_data(ds, frame: pd.DataFrame, cfg: ModelConfig, audience: str = 
         raise ValueError(f"the target '{ds.target}' averages {y_scale} over the training weeks; it must be positive")
 
     media = list(ds.media)
-    spend = np.column_stack([frame[f"{v}_spend"].to_numpy(float) for v in media]) if media else np.zeros((T, 0))
-    impressions = np.column_stack(
-        [frame[f"{v}_impressions"].to_numpy(float) if f"{v}_impressions" in frame else np.full(T, np.nan) for v in media]
-    ) if media else np.zeros((T, 0))
     signal = [ds.signal[v] for v in media]
-    x = np.column_stack([spend[:, i] if s == "spend" else impressions[:, i] for i, s in enumerate(signal)]) if media else np.zeros((T, 0))
+    spend, impressions, x = media_input(ds, frame)
     x_scale = x[:n_train].max(axis=0) if media else np.zeros(0)
     for v, sc, sp in zip(media, x_scale, spend[:n_train].sum(axis=0)):
         if not sc > 0 or not sp > 0:

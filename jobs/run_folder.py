@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -68,6 +69,24 @@ def staged_run(runs_root: str | Path, run_id: str) -> Iterator[Path]:
         raise
 
 
+@contextmanager
+def staged_folder(final: str | Path) -> Iterator[Path]:
+    """A temporary sibling of ``final`` to fill; it replaces ``final`` on success and is removed on
+    failure, so ``final`` is the old folder or the new one, never half of one."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f"{PARTIAL_PREFIX}{final.name}-{uuid.uuid4().hex[:6]}"
+    tmp.mkdir()
+    try:
+        yield tmp
+        if final.exists():
+            shutil.rmtree(final)
+        os.rename(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
 def _fsync_dir(path: Path) -> None:
     try:
         fd = os.open(path, os.O_RDONLY)
@@ -79,6 +98,17 @@ def _fsync_dir(path: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def json_safe(value):
+    """JSON-safe: NaN and infinities become null (in nested dicts and lists too)."""
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def write_json(path: Path, value: dict) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 from dataclasses import dataclass
@@ -13,8 +12,8 @@ import pandas as pd
 
 from jobs.config import ModelConfig, dump_config
 from jobs.dataset import Dataset, load_dataset
-from jobs.design import NATIONAL, ModelData, build_model_data, series_for
-from jobs.run_folder import code_version, new_run_id, staged_run, utc_now, write_json
+from jobs.design import ModelData, build_model_data, series_for, series_names
+from jobs.run_folder import code_version, json_safe, new_run_id, staged_run, utc_now, write_json
 
 RHAT_LIMIT = 1.05
 
@@ -37,27 +36,14 @@ def _stderr(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def _clean(value):
-    """JSON-safe: NaN and infinities become null."""
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def prepare(ds: Dataset, cfg: ModelConfig) -> list[ModelData]:
     """The model data of every series the config's variant fits, checked before anything runs."""
     if cfg.target != ds.target:
         raise TrainingError(f"config target '{cfg.target}' differs from the dataset's '{ds.target}'")
-    if cfg.variant == "per_audience":
-        if not ds.audiences:
-            raise TrainingError(f"variant 'per_audience' needs an 'audience' column in {ds.path}'s training data")
-        names = list(ds.audiences)
-    else:
-        names = [NATIONAL]
+    try:
+        names = series_names(ds, cfg.variant)
+    except ValueError as e:
+        raise TrainingError(str(e)) from None
     out = []
     for name in names:
         try:
@@ -76,8 +62,10 @@ def train(
     progress: Callable[[float, int], None] | None = None,
     progress_bar: bool = True,
     log_to_mlflow: bool = True,
+    dataset_label: str | None = None,
 ) -> TrainResult:
-    """Validate, fit and write a run folder; returns where it is.
+    """Validate, fit and write a run folder; returns where it is. ``dataset_label`` names the dataset in
+    the manifest when ``dataset`` is a local copy (a container's input folder).
 
     Raises ``DatasetError`` (invalid dataset) or ``TrainingError`` before anything is written.
     """
@@ -89,7 +77,8 @@ def train(
     for w in ds.warnings:
         say(f"warning: {w}")
     series = prepare(ds, cfg)
-    brand = cfg.brand or ds.meta.get("brand") or Path(str(dataset).rstrip("/")).name
+    dataset_name = dataset_label or str(dataset)
+    brand = cfg.brand or ds.meta.get("brand") or Path(dataset_name.rstrip("/")).name
 
     t0 = time.perf_counter()
     tables: dict[str, list[pd.DataFrame]] = {"contributions": [], "summary": [], "response": []}
@@ -133,7 +122,7 @@ def train(
         "brand_id": ds.meta.get("brand_id"),
         "audience": [d.audience for d in series] if cfg.variant == "per_audience" else None,
         "variant": cfg.variant,
-        "dataset_path": str(dataset),
+        "dataset_path": dataset_name,
         "dataset_fingerprint": ds.fingerprint,
         "code_version": code_version(),
         "target": ds.target,
@@ -148,9 +137,9 @@ def train(
         "config": cfg.to_dict(),
     }
     with staged_run(runs_root, run_id) as tmp:
-        write_json(tmp / "manifest.json", _clean(manifest))
+        write_json(tmp / "manifest.json", json_safe(manifest))
         (tmp / "config.yaml").write_text(config_text)
-        write_json(tmp / "metrics.json", _clean(metrics))
+        write_json(tmp / "metrics.json", json_safe(metrics))
         for name, frames in tables.items():
             pd.concat(frames, ignore_index=True).to_parquet(tmp / f"{name}.parquet", index=False)
         _write_idata(tmp / "idata.nc", traces)
