@@ -6,6 +6,8 @@ import os
 
 import pytest
 
+# The moto server and the fake-credentials environment, for every test package that talks to AWS.
+from tests.aws import aws_env, moto_endpoint  # noqa: F401
 
 _made_data_dir: str | None = None
 

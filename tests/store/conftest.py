@@ -7,22 +7,14 @@ Nothing here mocks boto3 in-process: S3 traffic goes over HTTP to a ``moto_serve
 from __future__ import annotations
 
 import hashlib
-import http.client
 import http.server
 import json
 import os
-import socket
-import subprocess
-import sys
 import threading
-import time
-import urllib.error
-import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from urllib.parse import urlparse
 
 import numpy as np
 import pyarrow as pa
@@ -30,80 +22,18 @@ import pyarrow.parquet as pq
 import pytest
 
 from store.schema import CONTRIBUTION_COLUMNS, RESPONSE_COLUMNS, SUMMARY_COLUMNS
+from tests.aws import LocalHTTPProxy
 
 REPO = Path(__file__).resolve().parents[2]
-MOTO_SERVER = Path(sys.executable).with_name("moto_server")
-AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_EC2_METADATA_DISABLED": "true",
-}
-AWS_UNSET = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3",
-             "AWS_DEFAULT_PROFILE", "AWS_CA_BUNDLE")
 
 
 # --------------------------------------------------------------------------------------------- moto
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint(tmp_path_factory) -> str:
-    """A real ``moto_server`` process on a free local port; its endpoint URL."""
-    log_path = tmp_path_factory.mktemp("moto") / "moto.log"
-    env = {k: v for k, v in os.environ.items() if k not in AWS_UNSET}
-    env.update(AWS_ENV)
-    for attempt in range(3):
-        port = _free_port()
-        url = f"http://127.0.0.1:{port}"
-        log = open(log_path, "ab")
-        proc = subprocess.Popen([str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(port)],
-                                stdout=log, stderr=subprocess.STDOUT, env=env)
-        deadline = time.monotonic() + 60
-        up = False
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                urllib.request.urlopen(f"{url}/moto-api/reset", data=b"", timeout=2).read()
-                up = True
-                break
-            except urllib.error.HTTPError:
-                up = True  # it answers
-                break
-            except OSError:
-                time.sleep(0.1)
-        if up:
-            break
-        proc.kill()
-        proc.wait()
-        log.close()
-    else:
-        pytest.fail(f"moto_server did not start; log:\n{log_path.read_text(errors='replace')[-3000:]}")
-    try:
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+# The moto server (``moto_endpoint``) and ``aws_env`` come from tests/aws.py (registered in tests/conftest.py).
 
 
 @pytest.fixture(autouse=True)
-def aws_env(monkeypatch, tmp_path):
-    """Fake credentials, no profile/config files, no ambient endpoint (inherited by subprocesses)."""
-    for k in AWS_UNSET:
-        monkeypatch.delenv(k, raising=False)
-    for k, v in AWS_ENV.items():
-        monkeypatch.setenv(k, v)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+def _store_aws_env(aws_env):
+    """Every store test runs with fake credentials and no ambient AWS settings."""
 
 
 @pytest.fixture
@@ -356,7 +286,7 @@ def file_identity(path: Path) -> tuple[int, int, int]:
 # -------------------------------------------------------------------------------------------- proxy
 
 
-class S3Proxy:
+class S3Proxy(LocalHTTPProxy):
     """An HTTP proxy thread in front of moto that logs requests and injects faults.
 
     ``fail_first``: answer the first N requests with ``fail_status``; ``fail_always``: every request;
@@ -364,11 +294,9 @@ class S3Proxy:
     (longer than the client's read timeout = a timeout).
     """
 
-    HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
-           "content-length", "server", "date"}
+    handler_timeout = 15
 
     def __init__(self, target: str):
-        self.target = urlparse(target)
         self.log: list[tuple[str, str, int]] = []
         self.fail_first = 0
         self.fail_always = False
@@ -378,32 +306,7 @@ class S3Proxy:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._seen = 0
-        proxy = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            timeout = 15
-
-            def setup(self):
-                super().setup()  # headers and body go out in separate writes: no Nagle/delayed-ACK stalls
-                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-            def log_message(self, *args):
-                pass
-
-            def handle_one(self):
-                try:
-                    proxy._serve(self)
-                except (BrokenPipeError, ConnectionResetError, socket.timeout):
-                    self.close_connection = True
-
-            do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = handle_one
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
+        super().__init__(target)
 
     # requests seen, by kind
     def object_gets(self) -> list[str]:
@@ -439,32 +342,22 @@ class S3Proxy:
             if h.command != "HEAD":
                 h.wfile.write(payload)
             return
-        conn = http.client.HTTPConnection(self.target.hostname, self.target.port, timeout=30)
-        try:
-            headers = {k: v for k, v in h.headers.items() if k.lower() not in self.HOP}
-            if body:
-                headers["Content-Length"] = str(len(body))
-            conn.request(h.command, h.path, body=body or None, headers=headers)
-            resp = conn.getresponse()
-            data = resp.read()
-            h.send_response(resp.status, resp.reason)
-            for k, v in resp.getheaders():
-                if k.lower() not in self.HOP:
-                    h.send_header(k, v)
-            if h.command == "HEAD":
-                h.send_header("Content-Length", resp.getheader("Content-Length", "0"))
-            else:
-                h.send_header("Content-Length", str(len(data)))
-            h.end_headers()
-            if h.command != "HEAD":
-                h.wfile.write(data)
-        finally:
-            conn.close()
+        status, reason, headers, data = self.forward(h, body)
+        h.send_response(status, reason)
+        for k, v in headers:
+            if k.lower() not in self.HOP:
+                h.send_header(k, v)
+        if h.command == "HEAD":
+            h.send_header("Content-Length", dict((k.lower(), v) for k, v in headers).get("content-length", "0"))
+        else:
+            h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        if h.command != "HEAD":
+            h.wfile.write(data)
 
     def close(self) -> None:
         self._stop.set()
-        self.server.shutdown()
-        self.server.server_close()
+        super().close()
 
 
 @pytest.fixture
