@@ -13,9 +13,11 @@ from artemis_panel.branding import logo_uri, stylesheet
 from artemis_panel.startup import ensure_store
 from artemis_panel.state import AppState
 from artemis_panel.views.forecast import ForecastView
+from artemis_panel.views.jobs import JobsView
 from artemis_panel.views.maximize import MaximizeView
 from artemis_panel.views.measure import MeasureView
 from artemis_panel.views.upcoming import UpcomingView
+from store.paths import data_dir, default_runs_root
 from store.reader import shared_reader
 
 TABS = ("Measure", "Forecast", "Maximize", "Jobs", "Compare")
@@ -39,8 +41,11 @@ class ArtemisApp(pn.viewable.Viewer):
         self.measure = MeasureView(state=self.state)
         self.forecast = ForecastView(state=self.state, store_path=path)
         self.maximize = MaximizeView(state=self.state, store_path=path)
-        tabs = [("Measure", self.measure), ("Forecast", self.forecast), ("Maximize", self.maximize)]
-        tabs += [(t, UpcomingView(tab=t)) for t in TABS[3:]]
+        self.jobs = JobsView(state=self.state, store_path=path, runs_root=default_runs_root(),
+                             cv_root=data_dir() / "cv")
+        tabs = [("Measure", self.measure), ("Forecast", self.forecast), ("Maximize", self.maximize),
+                ("Jobs", self.jobs)]
+        tabs += [(t, UpcomingView(tab=t)) for t in TABS[4:]]
         self.tabs = pn.Tabs(*tabs, dynamic=True, sizing_mode="stretch_width", css_classes=["main-tabs"])
         self.state.param.watch(self._handoff, ["handoff"])
 

@@ -97,15 +97,21 @@ class AppState(param.Parameterized):
         opts = (q.filter_options(self.reader, self.run_id, self.brands) if self.run_id
                 else {"start": None, "end": None, "audiences": [], "channels": []})
         first, last = opts["start"], opts["end"]
+        # The date picker checks its value against its bounds at every step: widen the bounds to hold the
+        # old and the new run's weeks, set the new dates, then narrow them (another brand's run may not
+        # overlap the old dates at all).
+        old = self.param.date_range.bounds
+        if old and first:
+            self.param.date_range.bounds = (min(old[0], first), max(old[1], last))
         with param.parameterized.batch_call_watchers(self):
             self.param.audiences.objects = opts["audiences"]
             self.param.channels.objects = opts["channels"]
             self.audiences = [a for a in self.audiences if a in opts["audiences"]]
             self.channels = [c for c in self.channels if c in opts["channels"]]
-            self.param.date_range.bounds = (first, last) if first else None
             self.run_bounds = (first, last)
             self.selection = []
             self.date_range = period_range(self.period, first, last) if first else None
+        self.param.date_range.bounds = (first, last) if first else None
 
     @param.depends("period", watch=True)
     def _period_changed(self) -> None:

@@ -6,11 +6,6 @@ import panel as pn
 import param
 
 PLANS = {
-    "Jobs": (
-        "Launch training and cross-validation on this machine or as SageMaker jobs, and follow their "
-        "progress here.",
-        "Until then: `artemis train DATASET --out RUNS` then `artemis sync`.",
-    ),
     "Compare": (
         "Put runs side by side (fit, diagnostics, contributions) with model-review checks, and promote "
         "the reference run.",
