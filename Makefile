@@ -1,5 +1,5 @@
 # The two commands of the README, plus the pieces they are made of.
-.PHONY: setup serve demo test bench-fit bench-optimize bench-app
+.PHONY: setup serve demo test bench-fit bench-optimize bench-app bench-cv
 
 setup:
 	@bash scripts/setup.sh
@@ -25,3 +25,6 @@ bench-optimize: setup
 
 bench-app: setup
 	.venv/bin/python bench/app.py
+
+bench-cv: setup
+	.venv/bin/python bench/cv.py
