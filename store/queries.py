@@ -238,15 +238,20 @@ def _frame(columns: dict[str, list], text: Sequence[str]) -> pd.DataFrame:
 
 def list_runs(r: StoreReader, brands: Sequence[str] | None = None) -> pd.DataFrame:
     """Every run of the given brands with its status and fit metrics, newest first."""
+    from store.registry import REGISTRY_VERSION, STATUS_SQL
+
     params: list[Any] = []
-    where = _in("brand", _as_list(brands, "brands"), params) if brands is not None else "TRUE"
+    where = _in("r.brand", _as_list(brands, "brands"), params) if brands is not None else "TRUE"
+    registry = r.schema_version >= REGISTRY_VERSION
+    status = STATUS_SQL if registry else "r.registry_status"
+    join = "LEFT JOIN run_registry rr USING (run_id)" if registry else ""
     return r.query(
-        f"""SELECT run_id, brand, status, registry_status, created_at, variant, audiences,
+        f"""SELECT run_id, r.brand, r.status, {status} AS registry_status, r.created_at, variant, audiences,
                    train_start, train_end, test_start, test_end, weeks,
                    train_mape, train_r2, train_durbin_watson, test_mape, test_r2, test_durbin_watson,
-                   max_rhat, min_ess_bulk, divergences, fit_seconds
-            FROM runs WHERE {where}
-            ORDER BY created_at DESC NULLS LAST, run_id DESC""",
+                   max_rhat, min_ess_bulk, divergences, fit_seconds, mlflow_run_id
+            FROM runs r {join} WHERE {where}
+            ORDER BY r.created_at DESC NULLS LAST, run_id DESC""",
         params,
     )
 
@@ -558,3 +563,29 @@ __all__ = [
     "totals", "kpis", "decomposition", "driver_performance", "contribution_intervals", "response_draws",
     "run_contributions",
 ]
+
+
+def run_rows(r: StoreReader, run_id: str, brands: Sequence[str] | None = None) -> pd.DataFrame:
+    """A run's whole contributions table (the run folder's ``contributions.parquet`` columns), for model
+    review; empty for a run the brands may not see."""
+    from store.schema import CONTRIBUTION_COLUMNS
+
+    f = _Filter.of(run_id, brands)
+    where, params = f.where(dates=False, channels=False)
+    cols = ", ".join(f'"{c}"' for c in CONTRIBUTION_COLUMNS)
+    return r.query(f"SELECT {cols} FROM {BASE} WHERE {where} ORDER BY audience, variable, date", params)
+
+
+def run_config(r: StoreReader, run_id: str, brands: Sequence[str] | None = None) -> tuple[dict, dict]:
+    """A run's model config (from its config.yaml) and metrics (metrics.json), as dicts; empty if not visible."""
+    import json
+
+    import yaml
+
+    params: list[Any] = [run_id]
+    where = _in("brand", _as_list(brands, "brands"), params) if brands is not None else "TRUE"
+    rows = r.execute(f"SELECT config_yaml, metrics FROM runs WHERE run_id = ? AND {where}", params)
+    if not rows:
+        return {}, {}
+    config_yaml, metrics = rows[0]
+    return (yaml.safe_load(config_yaml) if config_yaml else {}) or {}, json.loads(metrics) if metrics else {}

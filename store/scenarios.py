@@ -14,17 +14,14 @@ is ``"forecast"`` (a weekly plan) or ``"allocation"`` (an optimised split), and 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import uuid
 from pathlib import Path
 from typing import Any, Sequence
 
 import pandas as pd
 
-from store.reader import StoreReader
-from store.schema import connect_writable, migrate
-from store.sync import TMP_SUFFIX, _publish, _writer_lock
+from store.edits import apply_edits
+from store.reader import StoreMissing, StoreReader
 
 KINDS = ("forecast", "allocation")
 MAX_NAME = 120
@@ -39,28 +36,10 @@ def _allowed(brand: str, brands: Sequence[str] | None) -> bool:
 
 
 def _write(store_path: str | Path, statements: list[tuple[str, list[Any]]]) -> None:
-    """Run the statements on a copy of the store and swap it in (under the writer lock)."""
-    store_path = Path(store_path).expanduser().resolve()
-    if not store_path.exists():
-        raise ScenarioError(f"no store at {store_path}: run `artemis sync` first")
-    with _writer_lock(store_path):
-        tmp = store_path.with_name(f"{store_path.name}.{os.getpid()}.scenario{TMP_SUFFIX}")
-        shutil.copyfile(store_path, tmp)
-        con = connect_writable(tmp)
-        try:
-            migrate(con)
-            con.execute("BEGIN")
-            for sql, params in statements:
-                con.execute(sql, params)
-            con.execute("COMMIT")
-            con.execute("CHECKPOINT")
-            con.close()
-            _publish(tmp, store_path)
-        except BaseException:
-            con.close()
-            tmp.unlink(missing_ok=True)
-            Path(f"{tmp}.wal").unlink(missing_ok=True)
-            raise
+    try:
+        apply_edits(store_path, statements)
+    except StoreMissing as e:
+        raise ScenarioError(str(e)) from None
 
 
 def save_scenario(store_path: str | Path, reader: StoreReader, *, run_id: str, name: str, kind: str,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Column lists of the run tables, in the order of the run folder files (data contract).
 CONTRIBUTION_COLUMNS = [
@@ -158,8 +158,21 @@ _V2 = [*(_rollup_ddl(t, _V2_ROLLUPS[t]) for t in ROLLUPS), *(rollup_insert(t, ke
 _V3 = ["DROP TABLE IF EXISTS contributions_audience", _rollup_ddl("contributions_audience"),
        rollup_insert("contributions_audience")]
 
+# The run registry: a run's review status and notes (kept apart from ``runs``, which a sync rewrites), and
+# every change with who made it and when.
+_V4 = [
+    """CREATE TABLE IF NOT EXISTS run_registry (
+        run_id VARCHAR PRIMARY KEY, brand VARCHAR NOT NULL, status VARCHAR NOT NULL, notes VARCHAR,
+        updated_at TIMESTAMP, updated_by VARCHAR
+    )""",
+    """CREATE TABLE IF NOT EXISTS registry_log (
+        run_id VARCHAR NOT NULL, brand VARCHAR NOT NULL, status VARCHAR, notes VARCHAR,
+        changed_at TIMESTAMP, changed_by VARCHAR
+    )""",
+]
+
 # Each entry upgrades the store from version i to i + 1.
-MIGRATIONS: list[list[str]] = [_V1, _V2, _V3]
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4]
 
 # Rows per row group of the tables a sync writes (DuckDB's default is 122,880). Zone maps (min / max per
 # row group) are what lets a query on one run, or a few audiences of a run, skip the rest of a table; a
