@@ -55,6 +55,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tracking-uri", default=None)
     p.set_defaults(func=cmd_log)
 
+    p = sub.add_parser("review", help="model review checks of a run folder: PASS / REVIEW / FAIL with their figures")
+    p.add_argument("run", help="run folder")
+    p.set_defaults(func=cmd_review)
+
 
 def cmd_demo_data(args) -> int:
     from jobs.demo_data import generate_demo_dataset
@@ -220,3 +224,26 @@ def cmd_jobs(args) -> int:
         print(f"error: {e.args[0]}", file=sys.stderr)
         return 2
     return 0
+
+
+def cmd_review(args) -> int:
+    """Print the review checks as a table; exit 0 when none FAIL, 1 when any does, 2 for a folder that
+    is not a run."""
+    import textwrap
+
+    from jobs.review import FAIL, review_folder, worst_status
+
+    try:
+        checks = review_folder(args.run)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    width = max(len(c.name) for c in checks)
+    print(f"{'STATUS':<7} {'CHECK':<{width}}  FIGURE")
+    for c in checks:
+        print(f"{c.status:<7} {c.name:<{width}}  {c.figure}")
+        for line in textwrap.wrap(c.detail, 100):
+            print(f"{'':<7} {'':<{width}}  {line}")
+    status = worst_status(checks)
+    print(f"overall: {status}")
+    return 1 if status == FAIL else 0
