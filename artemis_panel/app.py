@@ -12,11 +12,11 @@ import param
 from artemis_panel.branding import logo_uri, stylesheet
 from artemis_panel.startup import ensure_store
 from artemis_panel.state import AppState
+from artemis_panel.views.compare import CompareView
 from artemis_panel.views.forecast import ForecastView
 from artemis_panel.views.jobs import JobsView
 from artemis_panel.views.maximize import MaximizeView
 from artemis_panel.views.measure import MeasureView
-from artemis_panel.views.upcoming import UpcomingView
 from store.paths import data_dir, default_runs_root
 from store.reader import shared_reader
 
@@ -43,9 +43,9 @@ class ArtemisApp(pn.viewable.Viewer):
         self.maximize = MaximizeView(state=self.state, store_path=path)
         self.jobs = JobsView(state=self.state, store_path=path, runs_root=default_runs_root(),
                              cv_root=data_dir() / "cv")
+        self.compare = CompareView(state=self.state, store_path=path)
         tabs = [("Measure", self.measure), ("Forecast", self.forecast), ("Maximize", self.maximize),
-                ("Jobs", self.jobs)]
-        tabs += [(t, UpcomingView(tab=t)) for t in TABS[4:]]
+                ("Jobs", self.jobs), ("Compare", self.compare)]
         self.tabs = pn.Tabs(*tabs, dynamic=True, sizing_mode="stretch_width", css_classes=["main-tabs"])
         self.state.param.watch(self._handoff, ["handoff"])
 

@@ -18,9 +18,10 @@ PERIODS = ("All weeks", "Last 52 weeks", "Last 26 weeks", "Last 13 weeks", "Cust
 
 
 def run_label(row: pd.Series) -> str:
-    """How a run is named in the run picker: its id, variant and status."""
+    """How a run is named in the run picker: its id, variant and status (a star for the brand's promoted run)."""
     status = row.get("status") or "unknown"
-    return f"{row['run_id']} · {row.get('variant') or 'national'} · {status}"
+    star = "★ " if row.get("registry_status") == "promoted" else ""
+    return f"{star}{row['run_id']} · {row.get('variant') or 'national'} · {status}"
 
 
 def period_range(period: str, first: date, last: date) -> tuple[date, date]:
@@ -86,7 +87,9 @@ class AppState(param.Parameterized):
         labels = {run_label(row): row.run_id for _, row in runs.iterrows()}
         self.param.run_id.objects = labels
         ids = list(labels.values())
-        run = self.run_id if self.run_id in ids else (ids[0] if ids else None)
+        promoted = runs.run_id[runs.registry_status == "promoted"].tolist() if "registry_status" in runs else []
+        default = promoted[0] if promoted else (ids[0] if ids else None)  # the brand's reference run
+        run = self.run_id if self.run_id in ids else default
         if run == self.run_id:
             self._run_changed()
         else:

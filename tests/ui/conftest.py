@@ -49,8 +49,14 @@ def serve(data_dir: Path, port: int, log: Path, store: Path | None = None) -> su
 
 
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory):
-    data = tmp_path_factory.mktemp("ui-data")
+def app_data(tmp_path_factory) -> Path:
+    """The served app's data folder (its store is ``artemis.duckdb`` there)."""
+    return tmp_path_factory.mktemp("ui-data")
+
+
+@pytest.fixture(scope="session")
+def app_url(app_data):
+    data = app_data
     port = free_port()
     log = data / "panel.log"
     proc = serve(data, port, log)

@@ -1,0 +1,120 @@
+"""What the Compare tab computes without widgets: runs side by side (fit metrics, cost per incremental
+transaction with intervals, contributions by group), the model review checks of each run, and the
+differences between their configs."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from store import queries as q
+from store.reader import StoreReader
+
+MAX_RUNS = 4
+METRICS = [  # (row label, runs column, digits)
+    ("Train MAPE %", "train_mape", 2), ("Train R²", "train_r2", 3), ("Train Durbin-Watson", "train_durbin_watson", 2),
+    ("Test MAPE %", "test_mape", 2), ("Test R²", "test_r2", 3), ("Test Durbin-Watson", "test_durbin_watson", 2),
+    ("Max R-hat", "max_rhat", 3), ("Min bulk ESS", "min_ess_bulk", 0), ("Divergences", "divergences", 0),
+    ("Fit seconds", "fit_seconds", 1),
+]
+
+
+def short(run_id: str) -> str:
+    """A run's column name: its date and hash (``2026-11-24 51f26e0``)."""
+    return f"{run_id[:10]} {run_id.rsplit('-', 1)[-1]}" if len(run_id) > 20 else run_id
+
+
+def check_selection(run_ids: Sequence[str]) -> list[str]:
+    ids = list(dict.fromkeys(run_ids))
+    if len(ids) < 2:
+        raise ValueError("Compare: pick at least 2 runs")
+    if len(ids) > MAX_RUNS:
+        raise ValueError(f"Compare: pick at most {MAX_RUNS} runs (got {len(ids)})")
+    return ids
+
+
+def metrics_table(runs: pd.DataFrame, run_ids: Sequence[str]) -> pd.DataFrame:
+    """One row per metric, one column per run (plus its brand, variant and registry status)."""
+    by_id = runs.set_index("run_id")
+    out = {"metric": ["Brand", "Variant", "Fit status", "Registry status"] + [m[0] for m in METRICS]}
+    for rid in run_ids:
+        row = by_id.loc[rid]
+        values = [row.get("brand"), row.get("variant") or "national", row.get("status"), row.get("registry_status")]
+        for _, col, digits in METRICS:
+            v = row.get(col)
+            values.append("–" if v is None or pd.isna(v) else f"{float(v):,.{digits}f}")
+        out[short(rid)] = [str(v) for v in values]
+    return pd.DataFrame(out)
+
+
+def cpit_table(reader: StoreReader, run_ids: Sequence[str], brands: Sequence[str] | None = None) -> pd.DataFrame:
+    """Cost per incremental transaction (and ROI = transactions per dollar) per media variable and run over
+    the run's fit window, with 94% intervals (exact for one variable of one audience, from the per-draw
+    totals; summed bounds otherwise, flagged ``approximate``)."""
+    parts = []
+    for rid in run_ids:
+        ci = q.contribution_intervals(reader, rid, "variable", brands)
+        if ci.empty:
+            continue
+        with np.errstate(divide="ignore", invalid="ignore"):
+            parts.append(pd.DataFrame({
+                "run": short(rid), "run_id": rid, "variable": ci["group"],
+                "cpit": ci.spend / ci.contribution,
+                "cpit_lo": np.where(ci.hi > 0, ci.spend / ci.hi, np.nan),
+                "cpit_hi": np.where(ci.lo > 0, ci.spend / ci.lo, np.inf),
+                "roi": ci.contribution / ci.spend,
+                "contribution": ci.contribution, "spend": ci.spend, "approximate": ci.approximate,
+            }))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=["run", "run_id", "variable", "cpit", "cpit_lo", "cpit_hi", "roi", "contribution", "spend", "approximate"])
+
+
+def contributions_table(reader: StoreReader, run_ids: Sequence[str], group_by: str,
+                        brands: Sequence[str] | None = None) -> pd.DataFrame:
+    """Media contribution and spend per group and run (every week of each run)."""
+    parts = []
+    for rid in run_ids:
+        t = q.totals(reader, rid, group_by, brands)
+        if not t.empty:
+            parts.append(t.assign(run=short(rid), run_id=rid))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=["group", "contribution", "share", "spend", "media_share", "run", "run_id"])
+
+
+def review_table(reader: StoreReader, run_ids: Sequence[str], brands: Sequence[str] | None = None) -> pd.DataFrame:
+    """Each run's model review checks: one row per check, per run its status and the figures behind it."""
+    from jobs.review import review_run
+
+    rows: dict[str, dict] = {}
+    for rid in run_ids:
+        config, metrics = q.run_config(reader, rid, brands)
+        checks = review_run(metrics, config, q.response_draws(reader, rid, brands), q.run_rows(reader, rid, brands))
+        for c in checks:
+            row = rows.setdefault(c.name, {"check": c.name})
+            row[short(rid)] = f"{c.status} · {c.figure}"
+    return pd.DataFrame(list(rows.values()))
+
+
+def config_diff(reader: StoreReader, run_ids: Sequence[str], brands: Sequence[str] | None = None) -> pd.DataFrame:
+    """The config fields whose values differ between the runs (dotted names), one column per run."""
+    flat = {}
+    for rid in run_ids:
+        config, _ = q.run_config(reader, rid, brands)
+        flat[short(rid)] = dict(_flatten(config))
+    keys = sorted(set().union(*(f.keys() for f in flat.values()))) if flat else []
+    rows = []
+    for k in keys:
+        values = [flat[c].get(k, "–") for c in flat]
+        if len({repr(v) for v in values}) > 1:
+            rows.append({"field": k, **{c: str(v) for c, v in zip(flat, values)}})
+    return pd.DataFrame(rows, columns=["field", *flat])
+
+
+def _flatten(tree, prefix: str = ""):
+    if isinstance(tree, dict):
+        for k, v in tree.items():
+            yield from _flatten(v, f"{prefix}{k}.")
+    else:
+        yield prefix.rstrip("."), tree

@@ -1,0 +1,104 @@
+"""Compare without a browser: two runs of the demo brand side by side, checked against the store's own rows;
+the registry card promotes a run and every new session opens it."""
+
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+import pytest
+
+from artemis_panel import compare_data as cd
+from artemis_panel.state import AppState
+from artemis_panel.views.compare import CompareView
+from store import registry as rg
+from store.reader import StoreReader
+from store.sync import sync
+from tests.demo_runs import bundled_run, copy_demo_run
+
+OTHER = "2026-01-01T00-00-00Z-aaaaaaa"
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    """The bundled demo run and an older copy fitted with another config (draws 800)."""
+    src = bundled_run()
+    root = tmp_path_factory.mktemp("compare")
+    runs = root / "runs"
+    shutil.copytree(src, runs / src.name)
+    copy_demo_run(runs, OTHER, created_at="2026-01-01T00:00:00Z", draws=800)
+    path = root / "store.duckdb"
+    sync(runs, path)
+    return path, src.name
+
+
+@pytest.fixture
+def store(two_runs, tmp_path):
+    path = tmp_path / "store.duckdb"
+    shutil.copyfile(two_runs[0], path)
+    reader = StoreReader(path)
+    yield path, reader, [two_runs[1], OTHER]
+    reader.close()
+
+
+def test_selection_needs_two_to_four_runs():
+    with pytest.raises(ValueError, match="at least 2"):
+        cd.check_selection(["a", "a"])
+    with pytest.raises(ValueError, match="at most 4"):
+        cd.check_selection(list("abcde"))
+
+
+def test_metrics_cpit_and_contributions_match_the_store(store):
+    path, reader, ids = store
+    state = AppState(reader)
+    table = cd.metrics_table(state._runs, ids).set_index("metric")
+    with duckdb.connect(str(path), read_only=True) as con:
+        mape, rhat = con.execute("SELECT train_mape, max_rhat FROM runs WHERE run_id = ?", [ids[0]]).fetchone()
+        spend, contribution = con.execute(
+            "SELECT sum(spend), sum(contribution) FROM summaries WHERE run_id = ? AND variable = 'CTV_Brand'",
+            [ids[1]]).fetchone()
+        media = dict(con.execute("SELECT channel, sum(contribution) FROM contributions WHERE run_id = ? AND kind = "
+                                 "'media' GROUP BY 1", [ids[0]]).fetchall())
+    assert table.loc["Train MAPE %", cd.short(ids[0])] == f"{mape:,.2f}"
+    assert table.loc["Max R-hat", cd.short(ids[0])] == f"{rhat:,.3f}"
+    cpit = cd.cpit_table(reader, ids)
+    row = cpit[(cpit.run_id == ids[1]) & (cpit.variable == "CTV_Brand")].iloc[0]
+    assert row.cpit == pytest.approx(spend / contribution) and row.roi == pytest.approx(contribution / spend)
+    assert row.cpit_lo <= row.cpit <= row.cpit_hi
+    contrib = cd.contributions_table(reader, ids, "channel")
+    mine = contrib[contrib.run_id == ids[0]].set_index("group").contribution
+    assert mine.to_dict() == pytest.approx(media)
+
+
+def test_config_diff_lists_only_what_differs(store):
+    _, reader, ids = store
+    diff = cd.config_diff(reader, ids)
+    assert diff.field.tolist() == ["sampler.draws"]
+    assert diff.iloc[0][cd.short(ids[1])] == "800"
+
+
+def test_review_has_the_six_checks_for_each_run(store):
+    _, reader, ids = store
+    review = cd.review_table(reader, ids)
+    assert len(review) == 6 and set(review.columns) == {"check", *(cd.short(i) for i in ids)}
+    for col in review.columns[1:]:
+        assert all(str(v).split(" ", 1)[0] in ("PASS", "REVIEW", "FAIL") for v in review[col])
+    # the two runs are the same fit: the same verdicts
+    assert review[cd.short(ids[0])].tolist() == review[cd.short(ids[1])].tolist()
+
+
+def test_the_view_compares_and_promotes_the_reference_run(store):
+    path, reader, ids = store
+    state = AppState(reader)
+    assert state.run_id == ids[0]
+    view = CompareView(state=state, store_path=path)
+    assert list(view._runs.value) == ids  # the current run and the next newest of its brand
+    assert view.renders >= 1 and 'data-runs="2"' in view._status.object and 'data-checks="6"' in view._status.object
+    view._reg_run.value = ids[1]
+    view._reg_status.value = "promoted"
+    view._reg_notes.value = "reference for Q1"
+    view.save_status()
+    assert rg.reference_run(reader, state.brand) == ids[1]
+    assert AppState(reader).run_id == ids[1]  # a new session opens the promoted run (Measure, Forecast, Maximize)
+    assert view._history.value.status.tolist() == ["promoted"]
+    assert view._reg_notes.value == "reference for Q1"
