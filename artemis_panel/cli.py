@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from artemis_panel import plan_cli
+from artemis_panel import plan_cli, report_cli
 from jobs import cli as jobs_cli
 from store import cli as store_cli
 
@@ -16,6 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
     jobs_cli.add_commands(sub)
     store_cli.add_commands(sub)
     plan_cli.add_commands(sub)
+    report_cli.add_commands(sub)
     return parser
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from bokeh.models import ColumnDataSource, FactorRange, HoverTool
+from bokeh.models import ColumnDataSource, FactorRange, HoverTool, NumeralTickFormatter
 
 from artemis_panel import formatting as fmt
 from artemis_panel.charts import _Chart, _figure
@@ -66,6 +66,7 @@ class GroupBars(_Chart):
         fig.xaxis.group_label_orientation = 0.6  # the group, once per set of bars
         fig.xaxis.major_label_text_font_size = "0px"  # the runs: told apart by colour (legend)
         fig.yaxis.axis_label = "incremental transactions"
+        fig.yaxis.formatter = NumeralTickFormatter(format="0.[0]a")
         self.source = ColumnDataSource({k: [] for k in self.KEYS})
         bars = fig.vbar(x="key", top="contribution", width=0.85, source=self.source, fill_color="color", line_color=None,
                         legend_field="run")

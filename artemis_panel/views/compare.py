@@ -36,6 +36,8 @@ class CompareView(pn.viewable.Viewer):
         self._forest = pn.pane.Bokeh(self._forest_chart.fig, sizing_mode="stretch_width", css_classes=["cmp-forest"])
         self._bars = pn.pane.Bokeh(self._bars_chart.fig, sizing_mode="stretch_width", css_classes=["cmp-bars"])
         self._note = pn.pane.Markdown("", css_classes=["cmp-note"])
+        self._report = W.FileDownload(callback=self._report_html, filename="artemis-report.html",
+                                      label="Download report (HTML)", css_classes=["cmp-report"], width=220)
         # the registry of one run
         self._reg_run = W.Select(name="Run", css_classes=["reg-run"], width=380)
         self._reg_status = W.Select(name="Status", options=list(rg.STATUSES), css_classes=["reg-status"], width=160)
@@ -51,7 +53,7 @@ class CompareView(pn.viewable.Viewer):
             pn.Row(self._reg_run, self._reg_status), self._reg_notes, self._reg_save, self._reg_info, self._history,
             sizing_mode="stretch_width", css_classes=["reg-card"])
         self._layout = pn.Column(
-            self._runs, self._note,
+            pn.Row(self._runs, self._report), self._note,
             pn.pane.Markdown("#### Fit", margin=(0, 10)), self._metrics,
             pn.pane.Markdown("#### Model review", margin=(0, 10)), self._review,
             self._forest, self._bars,
@@ -115,6 +117,16 @@ class CompareView(pn.viewable.Viewer):
     def _worst(col: pd.Series) -> str:
         statuses = [str(v).split(" ", 1)[0] for v in col]
         return next((s for s in ("FAIL", "REVIEW", "PASS") if s in statuses), "")
+
+    def _report_html(self):
+        """The compared runs (or the current run alone) as a self-contained HTML report."""
+        import io
+
+        from artemis_panel.report import build_report
+
+        ids = list(self._runs.value) or [self.state.run_id]
+        text = build_report(self.state.reader, ids, self.state.brands, self.state.group_by)
+        return io.StringIO(text)
 
     # ------------------------------------------------------------------ registry
     def _show_registry(self) -> None:

@@ -3,6 +3,7 @@ the registry card promotes a run and every new session opens it."""
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import duckdb
@@ -102,3 +103,28 @@ def test_the_view_compares_and_promotes_the_reference_run(store):
     assert AppState(reader).run_id == ids[1]  # a new session opens the promoted run (Measure, Forecast, Maximize)
     assert view._history.value.status.tolist() == ["promoted"]
     assert view._reg_notes.value == "reference for Q1"
+
+
+def test_the_report_holds_the_comparison_and_needs_nothing_from_the_network(store, tmp_path, capsys):
+    from artemis_panel.cli import main
+    from artemis_panel.report import build_report
+
+    path, reader, ids = store
+    text = build_report(reader, ids)
+    for rid in ids:
+        assert rid in text and cd.short(rid) in text
+    review = cd.review_table(reader, ids)
+    for check in review.check:
+        assert check in text
+    assert "sampler.draws" in text and "800" in text  # the config diff
+    assert "Bokeh.embed" in text  # BokehJS inlined: no script or stylesheet is fetched
+    assert re.search(r"<script[^>]*\bsrc=", text) is None and re.search(r"<link[^>]*\bhref=", text) is None
+    single = build_report(reader, ids[:1])
+    assert ids[1] not in single and "Config differences" not in single
+    with pytest.raises(ValueError, match="at most 4"):
+        build_report(reader, [*ids, "a", "b", "c"])
+    out = tmp_path / "report.html"
+    assert main(["report", *ids, "--store", str(path), "--out", str(out)]) == 0
+    assert out.read_text().startswith("<!DOCTYPE html>")
+    assert main(["report", "no-such-run", "--store", str(path), "--out", str(tmp_path / "x.html")]) == 2
+    assert "no run 'no-such-run'" in capsys.readouterr().err and not (tmp_path / "x.html").exists()
