@@ -89,3 +89,45 @@ class GroupBars(_Chart):
         self.source.data = {"key": keys, "run": d.run.tolist(), "contribution": d.contribution.to_numpy(), "color": _colors(runs, d.run),
                             "tip": [f"{g} · {r}: {fmt.number(c)} (spend {fmt.money(s)})"
                                     for g, r, c, s in zip(d.group, d.run, d.contribution, d.spend)]}
+
+
+class CurvesChart(_Chart):
+    """One media variable's response curve per run, overlaid, with 94% bands and each run's current budget."""
+
+    def __init__(self, max_runs: int = 4):
+        fig = _figure(title="Response curve")
+        super().__init__(fig)
+        fig.xaxis.axis_label = "budget over the period ($)"
+        fig.yaxis.axis_label = "incremental transactions"
+        fig.xaxis.formatter = NumeralTickFormatter(format="$0.[0]a")
+        fig.yaxis.formatter = NumeralTickFormatter(format="0.[0]a")
+        self.sources, self.points = [], []
+        for k in range(max_runs):
+            color = PALETTE[k % len(PALETTE)]
+            src = ColumnDataSource({"budget": [], "mean": [], "lo": [], "hi": [], "run": []})
+            pt = ColumnDataSource({"budget": [], "mean": [], "run": [], "tip": []})
+            fig.varea(x="budget", y1="lo", y2="hi", source=src, fill_color=color, fill_alpha=0.15)
+            fig.line(x="budget", y="mean", source=src, line_color=color, line_width=2)
+            dot = fig.scatter(x="budget", y="mean", source=pt, fill_color=color, line_color="white", size=10,
+                              legend_field="run")
+            fig.add_tools(HoverTool(renderers=[dot], tooltips=[("", "@tip")]))
+            self.sources.append(src)
+            self.points.append(pt)
+        fig.legend.location = "bottom_right"
+
+    def update(self, curves: pd.DataFrame, variable: str) -> None:
+        self.fig.title.text = f"Response curve: {variable}" if variable else "Response curve"
+        runs = list(dict.fromkeys(curves.run)) if not curves.empty else []
+        self._say("" if runs else "No response draws for this variable in the runs compared.")
+        for k, (src, pt) in enumerate(zip(self.sources, self.points)):
+            if k >= len(runs):
+                src.data = {"budget": [], "mean": [], "lo": [], "hi": [], "run": []}
+                pt.data = {"budget": [], "mean": [], "run": [], "tip": []}
+                continue
+            d = curves[curves.run == runs[k]]
+            src.data = {"budget": d.budget.to_numpy(), "mean": d["mean"].to_numpy(), "lo": d.lo.to_numpy(),
+                        "hi": d.hi.to_numpy(), "run": d.run.tolist()}
+            cur = float(d.current.iloc[0])
+            y = float(np.interp(cur, d.budget, d["mean"]))
+            pt.data = {"budget": [cur], "mean": [y], "run": [runs[k]],
+                       "tip": [f"{runs[k]}: current {fmt.money(cur)} → {fmt.number(y)} transactions"]}

@@ -83,6 +83,47 @@ def contributions_table(reader: StoreReader, run_ids: Sequence[str], group_by: s
         columns=["group", "contribution", "share", "spend", "media_share", "run", "run_id"])
 
 
+def curve_variables(reader: StoreReader, run_ids: Sequence[str], brands: Sequence[str] | None = None) -> list[str]:
+    """The media variables of the runs (the union), those of the first run first."""
+    out: list[str] = []
+    for rid in run_ids:
+        t = q.contribution_intervals(reader, rid, "variable", brands)
+        out += [v for v in t["group"] if v not in out]
+    return out
+
+
+def response_curves(reader: StoreReader, run_ids: Sequence[str], variable: str, brands: Sequence[str] | None = None,
+                    weeks: int = 13, points: int = 41) -> pd.DataFrame:
+    """Each run's response curve of one media variable: incremental transactions over the ``weeks`` after
+    the run's data (carry-over included) as that variable's budget for them runs from 0 to twice the
+    largest current budget among the runs (the others' budgets do not change it), mean and 94% interval
+    over the draws; ``current`` marks each run's own current budget (last year's spend of those weeks)."""
+    from artemis_panel import plan_data as pdx
+    from jobs.budget import BudgetProblem
+    from jobs.response_engine import PlanError
+
+    problems = {}
+    for rid in run_ids:
+        try:
+            engine = pdx.engine_for(reader, rid, brands)
+        except PlanError:
+            continue
+        if variable in engine.media:
+            problems[rid] = BudgetProblem(engine, pdx.next_week(engine), weeks)
+    if not problems:
+        return pd.DataFrame(columns=["run", "run_id", "budget", "mean", "lo", "hi", "current"])
+    top = max(float(p.reference[p.variables.index(variable)]) for p in problems.values())
+    budgets = np.linspace(0.0, 2.0 * top if top > 0 else 1.0, points)
+    parts = []
+    for rid, p in problems.items():
+        draws = p.response_curve(variable, budgets)
+        lo, hi = np.quantile(draws, [0.03, 0.97], axis=0)
+        current = float(p.reference[p.variables.index(variable)])
+        parts.append(pd.DataFrame({"run": short(rid), "run_id": rid, "budget": budgets, "mean": draws.mean(axis=0),
+                                   "lo": lo, "hi": hi, "current": current}))
+    return pd.concat(parts, ignore_index=True)
+
+
 def review_table(reader: StoreReader, run_ids: Sequence[str], brands: Sequence[str] | None = None) -> pd.DataFrame:
     """Each run's model review checks: one row per check, per run its status and the figures behind it."""
     from jobs.review import review_run

@@ -12,7 +12,7 @@ import panel as pn
 import param
 
 from artemis_panel import compare_data as cd
-from artemis_panel.compare_charts import ForestPlot, GroupBars
+from artemis_panel.compare_charts import CurvesChart, ForestPlot, GroupBars
 from artemis_panel.state import AppState, run_label
 from artemis_panel.views.background import Background, notify
 from store import registry as rg
@@ -36,6 +36,12 @@ class CompareView(pn.viewable.Viewer):
         self._forest = pn.pane.Bokeh(self._forest_chart.fig, sizing_mode="stretch_width", css_classes=["cmp-forest"])
         self._bars = pn.pane.Bokeh(self._bars_chart.fig, sizing_mode="stretch_width", css_classes=["cmp-bars"])
         self._note = pn.pane.Markdown("", css_classes=["cmp-note"])
+        self._curve_var = W.Select(name="Response curve of", css_classes=["cmp-curve-var"], width=260)
+        self._curve_var.param.watch(lambda _e: self.draw_curves(), "value")
+        self._curves_chart = CurvesChart(cd.MAX_RUNS)
+        self._curves = pn.pane.Bokeh(self._curves_chart.fig, sizing_mode="stretch_width", css_classes=["cmp-curves"])
+        self._curves_box = pn.Column(self._curve_var, self._curves, sizing_mode="stretch_width")
+        self._curves_bg = None
         self._report = W.FileDownload(callback=self._report_html, filename="artemis-report.html",
                                       label="Download report (HTML)", css_classes=["cmp-report"], width=220)
         # the registry of one run
@@ -56,7 +62,7 @@ class CompareView(pn.viewable.Viewer):
             pn.Row(self._runs, self._report), self._note,
             pn.pane.Markdown("#### Fit", margin=(0, 10)), self._metrics,
             pn.pane.Markdown("#### Model review", margin=(0, 10)), self._review,
-            self._forest, self._bars,
+            self._forest, self._bars, self._curves_box,
             pn.pane.Markdown("#### Config differences", margin=(0, 10)), self._diff,
             registry, self._status, sizing_mode="stretch_width")
         self._bg = Background(self._layout, "Compare")
@@ -94,13 +100,19 @@ class CompareView(pn.viewable.Viewer):
             cd.check_selection(ids)
             return (cd.metrics_table(runs, ids), cd.review_table(reader, ids, brands),
                     cd.cpit_table(reader, ids, brands), cd.contributions_table(reader, ids, group, brands),
-                    cd.config_diff(reader, ids, brands))
+                    cd.config_diff(reader, ids, brands), cd.curve_variables(reader, ids, brands))
 
         self._bg.run(work, self._draw)
 
     def _draw(self, result) -> None:
-        metrics, review, cpit, contrib, diff = result
+        metrics, review, cpit, contrib, diff, variables = result
         self._note.object = ""
+        keep = self._curve_var.value
+        self._curve_var.options = variables
+        if keep in variables:
+            self.draw_curves()
+        elif variables:
+            self._curve_var.value = variables[0]  # (draws the curves)
         self._metrics.value = metrics
         self._review.value = review
         self._forest_chart.update(cpit)
@@ -117,6 +129,17 @@ class CompareView(pn.viewable.Viewer):
     def _worst(col: pd.Series) -> str:
         statuses = [str(v).split(" ", 1)[0] for v in col]
         return next((s for s in ("FAIL", "REVIEW", "PASS") if s in statuses), "")
+
+    def draw_curves(self) -> None:
+        """The chosen variable's response curve in each compared run (built off the event loop)."""
+        ids, variable = list(self._runs.value), self._curve_var.value
+        if len(ids) < 2 or not variable:
+            return
+        reader, brands = self.state.reader, self.state.brands
+        if self._curves_bg is None:
+            self._curves_bg = Background(self._curves_box, "Response curves")
+        self._curves_bg.run(lambda: cd.response_curves(reader, ids, variable, brands),
+                            lambda curves: self._curves_chart.update(curves, variable))
 
     def _report_html(self):
         """The compared runs (or the current run alone) as a self-contained HTML report."""

@@ -128,3 +128,24 @@ def test_the_report_holds_the_comparison_and_needs_nothing_from_the_network(stor
     assert out.read_text().startswith("<!DOCTYPE html>")
     assert main(["report", "no-such-run", "--store", str(path), "--out", str(tmp_path / "x.html")]) == 2
     assert "no run 'no-such-run'" in capsys.readouterr().err and not (tmp_path / "x.html").exists()
+
+
+def test_response_curves_rise_with_the_budget_and_mark_last_years_spend(store):
+    path, reader, ids = store
+    curves = cd.response_curves(reader, ids, "CTV_Brand")
+    assert set(curves.run_id) == set(ids)
+    for rid in ids:
+        c = curves[curves.run_id == rid]
+        assert (c["mean"].diff().dropna() >= -1e-9).all()  # more budget never buys fewer transactions
+        assert ((c.lo <= c["mean"]) & (c["mean"] <= c.hi)).all()
+    a, b = (curves[curves.run_id == rid]["mean"].to_numpy() for rid in ids)
+    assert a == pytest.approx(b)  # the same fit twice: the same curve
+    with duckdb.connect(str(path), read_only=True) as con:
+        last = con.execute("SELECT max(date) FROM contributions WHERE run_id = ?", [ids[0]]).fetchone()[0]
+        spend = con.execute(
+            "SELECT sum(spend) FROM contributions WHERE run_id = ? AND variable = 'CTV_Brand' "
+            "AND date > ?::DATE - INTERVAL 52 WEEK AND date <= ?::DATE - INTERVAL 39 WEEK",
+            [ids[0], last, last]).fetchone()[0]
+    assert curves.current.iloc[0] == pytest.approx(spend, rel=1e-9)
+    assert curves.budget.max() == pytest.approx(2 * spend)
+    assert cd.response_curves(reader, ids, "No_Such_Variable").empty

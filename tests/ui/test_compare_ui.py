@@ -40,6 +40,8 @@ def test_compare_two_runs_and_promote_one(second_run, page, browser, app_url, tm
     assert any(t.startswith("Train MAPE %") for t in metrics.all_inner_texts())
     diff = page.locator(".cmp-diff .tabulator-row").all_inner_texts()
     assert len(diff) == 1 and "sampler.draws" in diff[0] and "800" in diff[0]
+    curve_var = page.locator(".cmp-curve-var select")
+    assert curve_var.locator("option").count() == 12  # a response curve for any media variable of the runs
     page.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
     assert (tmp_path / "compare.png").stat().st_size > 10_000
 
