@@ -17,7 +17,8 @@ from artemis_panel.views.forecast import ForecastView
 from artemis_panel.views.jobs import JobsView
 from artemis_panel.views.maximize import MaximizeView
 from artemis_panel.views.measure import MeasureView
-from store.paths import data_dir, default_runs_root
+from jobs.paths import default_cv_root
+from store.paths import default_runs_root
 from store.reader import shared_reader
 
 TABS = ("Measure", "Forecast", "Maximize", "Jobs", "Compare")
@@ -42,7 +43,7 @@ class ArtemisApp(pn.viewable.Viewer):
         self.forecast = ForecastView(state=self.state, store_path=path)
         self.maximize = MaximizeView(state=self.state, store_path=path)
         self.jobs = JobsView(state=self.state, store_path=path, runs_root=default_runs_root(),
-                             cv_root=data_dir() / "cv")
+                             cv_root=default_cv_root())
         self.compare = CompareView(state=self.state, store_path=path)
         tabs = [("Measure", self.measure), ("Forecast", self.forecast), ("Maximize", self.maximize),
                 ("Jobs", self.jobs), ("Compare", self.compare)]

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from bokeh.models import ColumnDataSource, FactorRange, HoverTool, NumeralTickFormatter
+from bokeh.models import ColumnDataSource, FactorRange, HoverTool
 
 from artemis_panel import formatting as fmt
-from artemis_panel.charts import _Chart, _figure
+from artemis_panel.charts import _Chart, _count_ticks, _figure
+from artemis_panel.plan_charts import _empty, _money
 
 PALETTE = ["#2f6fdf", "#e07b39", "#3a9d5d", "#9b59b6"]
+CURVE = ("budget", "mean", "lo", "hi", "run")
+POINT = ("budget", "mean", "run", "tip")
 
 
 def _colors(runs: list[str], names: pd.Series) -> list[str]:
@@ -27,7 +30,7 @@ class ForestPlot(_Chart):
         fig.yaxis.group_label_orientation = "horizontal"  # the variable, once per group of runs
         fig.yaxis.major_label_text_font_size = "0px"  # the runs: told apart by colour (legend)
         fig.yaxis.major_tick_line_color = None
-        self.source = ColumnDataSource({k: [] for k in self.KEYS})
+        self.source = ColumnDataSource(_empty(self.KEYS))
         fig.segment(x0="lo", y0="key", x1="hi", y1="key", source=self.source, line_color="color", line_width=2)
         dots = fig.scatter(x="cpit", y="key", source=self.source, fill_color="color", line_color="white", size=9,
                            legend_field="run")
@@ -38,7 +41,7 @@ class ForestPlot(_Chart):
     def update(self, cpit: pd.DataFrame) -> None:
         if cpit.empty:
             self.fig.y_range.factors = []
-            self.source.data = {k: [] for k in self.KEYS}
+            self.source.data = _empty(self.KEYS)
             self._say("Pick two runs or more.")
             return
         self._say("")
@@ -66,8 +69,8 @@ class GroupBars(_Chart):
         fig.xaxis.group_label_orientation = 0.6  # the group, once per set of bars
         fig.xaxis.major_label_text_font_size = "0px"  # the runs: told apart by colour (legend)
         fig.yaxis.axis_label = "incremental transactions"
-        fig.yaxis.formatter = NumeralTickFormatter(format="0.[0]a")
-        self.source = ColumnDataSource({k: [] for k in self.KEYS})
+        fig.yaxis.formatter = _count_ticks()
+        self.source = ColumnDataSource(_empty(self.KEYS))
         bars = fig.vbar(x="key", top="contribution", width=0.85, source=self.source, fill_color="color", line_color=None,
                         legend_field="run")
         fig.legend.location = "top_right"
@@ -77,7 +80,7 @@ class GroupBars(_Chart):
         self.fig.title.text = f"Incremental transactions by {group_label.lower()}"
         if table.empty:
             self.fig.x_range.factors = []
-            self.source.data = {k: [] for k in self.KEYS}
+            self.source.data = _empty(self.KEYS)
             self._say("Pick two runs or more.")
             return
         self._say("")
@@ -99,13 +102,13 @@ class CurvesChart(_Chart):
         super().__init__(fig)
         fig.xaxis.axis_label = "budget over the period ($)"
         fig.yaxis.axis_label = "incremental transactions"
-        fig.xaxis.formatter = NumeralTickFormatter(format="$0.[0]a")
-        fig.yaxis.formatter = NumeralTickFormatter(format="0.[0]a")
+        fig.xaxis.formatter = _money()
+        fig.yaxis.formatter = _count_ticks()
         self.sources, self.points = [], []
         for k in range(max_runs):
             color = PALETTE[k % len(PALETTE)]
-            src = ColumnDataSource({"budget": [], "mean": [], "lo": [], "hi": [], "run": []})
-            pt = ColumnDataSource({"budget": [], "mean": [], "run": [], "tip": []})
+            src = ColumnDataSource(_empty(CURVE))
+            pt = ColumnDataSource(_empty(POINT))
             fig.varea(x="budget", y1="lo", y2="hi", source=src, fill_color=color, fill_alpha=0.15)
             fig.line(x="budget", y="mean", source=src, line_color=color, line_width=2)
             dot = fig.scatter(x="budget", y="mean", source=pt, fill_color=color, line_color="white", size=10,
@@ -121,8 +124,8 @@ class CurvesChart(_Chart):
         self._say("" if runs else "No response draws for this variable in the runs compared.")
         for k, (src, pt) in enumerate(zip(self.sources, self.points)):
             if k >= len(runs):
-                src.data = {"budget": [], "mean": [], "lo": [], "hi": [], "run": []}
-                pt.data = {"budget": [], "mean": [], "run": [], "tip": []}
+                src.data = _empty(CURVE)
+                pt.data = _empty(POINT)
                 continue
             d = curves[curves.run == runs[k]]
             src.data = {"budget": d.budget.to_numpy(), "mean": d["mean"].to_numpy(), "lo": d.lo.to_numpy(),

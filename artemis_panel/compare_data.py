@@ -124,15 +124,22 @@ def response_curves(reader: StoreReader, run_ids: Sequence[str], variable: str, 
     return pd.concat(parts, ignore_index=True)
 
 
-def review_table(reader: StoreReader, run_ids: Sequence[str], brands: Sequence[str] | None = None) -> pd.DataFrame:
-    """Each run's model review checks: one row per check, per run its status and the figures behind it."""
+def run_review(reader: StoreReader, run_id: str, brands: Sequence[str] | None = None) -> list:
+    """A run's model review checks, computed once per store file (a run's rows never change within one)."""
     from jobs.review import review_run
 
+    def compute() -> list:
+        config, metrics = q.run_config(reader, run_id, brands)
+        return review_run(metrics, config, q.response_draws(reader, run_id, brands), q.run_rows(reader, run_id, brands))
+
+    return reader.memo(("review", run_id, None if brands is None else tuple(brands)), compute)
+
+
+def review_table(reader: StoreReader, run_ids: Sequence[str], brands: Sequence[str] | None = None) -> pd.DataFrame:
+    """Each run's model review checks: one row per check, per run its status and the figures behind it."""
     rows: dict[str, dict] = {}
     for rid in run_ids:
-        config, metrics = q.run_config(reader, rid, brands)
-        checks = review_run(metrics, config, q.response_draws(reader, rid, brands), q.run_rows(reader, rid, brands))
-        for c in checks:
+        for c in run_review(reader, rid, brands):
             row = rows.setdefault(c.name, {"check": c.name})
             row[short(rid)] = f"{c.status} · {c.figure}"
     return pd.DataFrame(list(rows.values()))

@@ -75,6 +75,11 @@ class AppState(param.Parameterized):
             self.brand = brand
 
     @property
+    def all_runs(self) -> pd.DataFrame:
+        """Every run of the brands the session may see, newest first."""
+        return self._runs
+
+    @property
     def runs(self) -> pd.DataFrame:
         """The runs of the current brand, newest first."""
         if self._runs.empty:

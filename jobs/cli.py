@@ -179,7 +179,7 @@ def cmd_cv(args) -> int:
     from jobs.cv import CVError, CVSettings, run_cv
     from jobs.dataset import DatasetError
     from jobs.folds import FoldError
-    from jobs.local_runner import default_jobs_root
+    from jobs.paths import default_cv_root
 
     try:
         cfg = load_config(args.config, variant=args.variant, draws=args.draws, tune=args.tune,
@@ -189,7 +189,7 @@ def cmd_cv(args) -> int:
             "train_weeks": args.train_weeks, "backend": args.backend, "parallel": args.parallel,
             "cores": args.cores, "sagemaker": sagemaker_settings(args) if args.backend == "sagemaker" else {},
         })
-        out = args.out or default_jobs_root().parent / "cv"
+        out = args.out or default_cv_root()
         result = run_cv(args.dataset, cfg, settings, out, tracking_uri=args.tracking_uri,
                         log_to_mlflow=not args.no_mlflow, say=lambda m: print(m, file=sys.stderr, flush=True))
     except (ConfigError, DatasetError, FoldError, CVError) as e:

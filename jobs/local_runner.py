@@ -26,23 +26,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from jobs.job_spec import JobSpec
+from jobs.paths import default_jobs_root
 from jobs.run_folder import json_safe, write_json
 
 BACKENDS = ("local", "sagemaker")
 FINAL = ("succeeded", "failed", "cancelled")
 CANCEL_GRACE_S = 10.0
-
-
-def default_jobs_root() -> Path:
-    """``$ARTEMIS_DATA_DIR/jobs``, else the platform's user data folder's ``jobs``."""
-    env = os.environ.get("ARTEMIS_DATA_DIR")
-    if env:
-        base = Path(env).expanduser()
-    else:
-        import platformdirs
-
-        base = Path(platformdirs.user_data_dir("artemis"))
-    return (base / "jobs").resolve()
 
 
 def machine_cores() -> int:

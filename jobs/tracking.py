@@ -17,11 +17,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import platformdirs
 import yaml
 
-#: Environment variable naming the folder that holds the default ``mlflow.db`` (and its artifacts).
-DATA_DIR_ENV = "ARTEMIS_DATA_DIR"
+from jobs.paths import data_dir
+
 #: The tag that ties an MLflow run to its run folder; it makes :func:`log_run` idempotent.
 RUN_ID_TAG = "artemis.run_id"
 #: Where the run folder's files go in the MLflow run's artifacts.
@@ -66,9 +65,7 @@ def default_tracking_uri() -> str:
 
     The folder is created if missing.
     """
-    configured = os.environ.get(DATA_DIR_ENV)
-    folder = Path(configured).expanduser() if configured else Path(platformdirs.user_data_dir("artemis"))
-    folder = folder.resolve()
+    folder = data_dir()
     folder.mkdir(parents=True, exist_ok=True)
     return "sqlite:///" + (folder / "mlflow.db").as_posix()
 

@@ -66,17 +66,21 @@ class CompareView(pn.viewable.Viewer):
             pn.pane.Markdown("#### Config differences", margin=(0, 10)), self._diff,
             registry, self._status, sizing_mode="stretch_width")
         self._bg = Background(self._layout, "Compare")
+        self._shown = False  # nothing is computed for a tab the session never opens
         self.state.param.watch(lambda _e: self.compare(), ["group_by"])
         self.load_runs()
 
     def __panel__(self):
+        if not self._shown:
+            self._shown = True
+            self.compare()
         return self._layout
 
     # ------------------------------------------------------------------ runs and comparison
     def load_runs(self) -> None:
         """The runs the session may see, labelled with their brand; the first comparison is the current run
         and the next newest of its brand."""
-        runs = self.state._runs
+        runs = self.state.all_runs
         labels = {f"{r.brand} · {run_label(r)}": r.run_id for _, r in runs.iterrows()} if not runs.empty else {}
         self._runs.options = labels
         self._reg_run.options = labels
@@ -89,12 +93,14 @@ class CompareView(pn.viewable.Viewer):
         self._show_registry()
 
     def compare(self) -> None:
+        if not self._shown:
+            return
         ids = list(self._runs.value)
         if len(ids) < 2:
             self._note.object = "Pick at least two runs (of any brand you may see) to compare them."
             return
         reader, brands, group = self.state.reader, self.state.brands, self.state.group_by
-        runs = self.state._runs
+        runs = self.state.all_runs
 
         def work():
             cd.check_selection(ids)

@@ -84,8 +84,7 @@ class JobsView(pn.viewable.Viewer):
         self._seen: dict[str, str] = {}  # job id -> status this session last saw
         self._synced: set[str] = set()  # run folders this session has synced
         self._last_rows = None
-        self._callback = None
-        self.refresh()
+        self._callback = None  # the periodic refresh, from the first time the tab is shown
 
     @staticmethod
     def _widget(f: jd.FormField):
@@ -102,8 +101,12 @@ class JobsView(pn.viewable.Viewer):
         return W.TextInput(name=f.label, value=str(f.default), css_classes=css, width=150)
 
     def __panel__(self):
-        if self._callback is None and pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
-            self._callback = pn.state.add_periodic_callback(self.refresh, period=int(self.refresh_s * 1000))
+        if self._callback is None:
+            self.refresh()
+            if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+                self._callback = pn.state.add_periodic_callback(self.refresh, period=int(self.refresh_s * 1000))
+            else:
+                self._callback = False  # (outside a server: refreshed by hand)
         return self._layout
 
     # ------------------------------------------------------------------ launch
@@ -186,7 +189,7 @@ class JobsView(pn.viewable.Viewer):
                 notify(f"{j.name} finished: results in {j.result.get('cv_dir')}")
 
     def _known_runs(self) -> set:
-        runs = self.state._runs
+        runs = self.state.all_runs
         return set() if runs.empty else set(runs["run_id"])
 
     def _sync(self, run_dirs: list[Path], announce: list) -> None:
