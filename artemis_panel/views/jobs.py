@@ -84,6 +84,7 @@ class JobsView(pn.viewable.Viewer):
         self._seen: dict[str, str] = {}  # job id -> status this session last saw
         self._synced: set[str] = set()  # run folders this session has synced
         self._last_rows = None
+        self._focus: str | None = None  # a job to select at the next refresh (the one just launched)
         self._callback = None  # the periodic refresh, from the first time the tab is shown
 
     @staticmethod
@@ -135,6 +136,7 @@ class JobsView(pn.viewable.Viewer):
 
         def done(job) -> None:
             notify(f"Launched {job.name} ({job.job_id})")
+            self._focus = job.job_id  # the job just launched is selected: its log tail shows as it runs
             self.refresh()
 
         self._launch.disabled = True
@@ -166,9 +168,10 @@ class JobsView(pn.viewable.Viewer):
                    and j.result.get("run_id") not in self._known_runs() and j.result["run_dir"] not in self._synced]
         rows = jd.jobs_table(records)
         key = rows.to_json()
-        if key != self._last_rows:
+        focus, self._focus = self._focus, None
+        if key != self._last_rows or focus is not None:
             self._last_rows = key
-            selected = self._selected_id()
+            selected = focus or self._selected_id()
 
             def draw() -> None:
                 self._table.value = rows

@@ -54,8 +54,7 @@ def test_launch_a_local_training_job_and_select_its_run(page, tmp_path):
     run.select_option(label=label)
     assert run.evaluate("el => el.options[el.selectedIndex].textContent").startswith(run_id)
 
-    # the log of the selected job shows the training's own lines
-    row.click()
+    # the job just launched is the selected one: its log shows the training's own lines
     page.wait_for_function(
         """() => { const find = (root) => { const el = root.querySelector('pre.jb-log-tail');
              if (el) return el; for (const h of root.querySelectorAll('*')) { if (h.shadowRoot) {
