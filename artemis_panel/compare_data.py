@@ -35,18 +35,89 @@ def check_selection(run_ids: Sequence[str]) -> list[str]:
     return ids
 
 
-def metrics_table(runs: pd.DataFrame, run_ids: Sequence[str]) -> pd.DataFrame:
-    """One row per metric, one column per run (plus its brand, variant and registry status)."""
+CV_METRICS = [  # (row label, mean column, sd column, digits): the folds' test scores, mean ± sd
+    ("CV test MAPE %", "test_mape_mean", "test_mape_sd", 2), ("CV test R²", "test_r2_mean", "test_r2_sd", 3),
+    ("CV CRPS, % of mean week", "test_crps_pct_mean", "test_crps_pct_sd", 2),
+    ("CV 94% interval coverage", "test_coverage_94_mean", None, 2),
+]
+
+
+def _number(v, digits: int) -> str:
+    return "–" if v is None or pd.isna(v) else f"{float(v):,.{digits}f}"
+
+
+def cv_table(reader: StoreReader, run_ids: Sequence[str], brands: Sequence[str] | None = None) -> pd.DataFrame:
+    """The newest completed cross-validation of each run's model on its dataset (runs without one left out)."""
+    from store.cv_results import cv_for_runs
+
+    return cv_for_runs(reader, list(run_ids), brands)
+
+
+def metrics_table(runs: pd.DataFrame, run_ids: Sequence[str], cv: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per metric, one column per run (plus its brand, variant and registry status), then the
+    cross-validation scores of the runs' models when any run has one (``cv``: :func:`cv_table`)."""
     by_id = runs.set_index("run_id")
-    out = {"metric": ["Brand", "Variant", "Fit status", "Registry status"] + [m[0] for m in METRICS]}
+    cv_by_id = cv.set_index("run_id") if cv is not None and not cv.empty else None
+    labels = ["Brand", "Variant", "Fit status", "Registry status"] + [m[0] for m in METRICS] + ["MLflow run"]
+    if cv_by_id is not None:
+        labels += [m[0] for m in CV_METRICS] + ["CV folds × test weeks", "CV id"]
+    out = {"metric": labels}
     for rid in run_ids:
         row = by_id.loc[rid]
         values = [row.get("brand"), row.get("variant") or "national", row.get("status"), row.get("registry_status")]
-        for _, col, digits in METRICS:
-            v = row.get(col)
-            values.append("–" if v is None or pd.isna(v) else f"{float(v):,.{digits}f}")
+        values += [_number(row.get(col), digits) for _, col, digits in METRICS]
+        values.append(row.get("mlflow_run_id") or "–")
+        if cv_by_id is not None:
+            if rid in cv_by_id.index:
+                c = cv_by_id.loc[rid]
+                for _, mean, sd, digits in CV_METRICS:
+                    values.append(_number(c[mean], digits) + ("" if sd is None or pd.isna(c[sd]) else f" ± {float(c[sd]):,.{digits}f}"))
+                values += [f"{c['folds_scored'] if pd.notna(c['folds_scored']) else c['folds']} × {c['test_weeks']}", c["cv_id"]]
+            else:
+                values += ["–"] * len(CV_METRICS) + ["no cross-validation of this model on this dataset", "–"]
         out[short(rid)] = [str(v) for v in values]
     return pd.DataFrame(out)
+
+
+def mlflow_url(tracking_uri, run_id) -> str | None:
+    """A link to an MLflow run in the tracking server's UI (``{server}/#/runs/{id}``, which MLflow's UI
+    redirects to the run's page); None for a tracking URI with no UI of its own (a file or database)."""
+    if not run_id or not isinstance(tracking_uri, str) or not tracking_uri.startswith(("http://", "https://")):
+        return None
+    return f"{tracking_uri.rstrip('/')}/#/runs/{run_id}"
+
+
+def mlflow_html(tracking_uri, run_id, what: str = "MLflow run") -> str:
+    """The MLflow run as a link when its server has a UI, else its id and how to open it."""
+    import html
+
+    if not run_id or (isinstance(run_id, float) and pd.isna(run_id)):
+        return "not logged to MLflow"
+    url = mlflow_url(tracking_uri, run_id)
+    rid = html.escape(str(run_id))
+    if url:
+        return f'<a class="mlflow-link" href="{html.escape(url)}" target="_blank" rel="noopener">{what} {rid}</a>'
+    if isinstance(tracking_uri, str) and tracking_uri:
+        return (f"{what} <code>{rid}</code> in <code>{html.escape(tracking_uri)}</code> "
+                f"(open it with <code>mlflow ui --backend-store-uri {html.escape(tracking_uri)}</code>)")
+    return f"{what} <code>{rid}</code>"
+
+
+def links_html(runs: pd.DataFrame, run_ids: Sequence[str], cv: pd.DataFrame | None = None) -> str:
+    """One line per run: its MLflow run and, when it has one, its cross-validation's MLflow parent run."""
+    import html
+
+    by_id = runs.set_index("run_id")
+    cv_by_id = cv.set_index("run_id") if cv is not None and not cv.empty else None
+    lines = []
+    for rid in run_ids:
+        row = by_id.loc[rid]
+        line = f"<b>{html.escape(short(rid))}</b>: {mlflow_html(row.get('mlflow_tracking_uri'), row.get('mlflow_run_id'))}"
+        if cv_by_id is not None and rid in cv_by_id.index:
+            c = cv_by_id.loc[rid]
+            line += " · cross-validation " + mlflow_html(c["mlflow_tracking_uri"], c["mlflow_run_id"], "parent run")
+        lines.append(line)
+    return "<br>".join(lines)
 
 
 def cpit_table(reader: StoreReader, run_ids: Sequence[str], brands: Sequence[str] | None = None) -> pd.DataFrame:

@@ -68,7 +68,7 @@ def build_report(reader: StoreReader, run_ids: Sequence[str], brands: Sequence[s
     if missing:
         raise ValueError(f"report: no run {missing[0]!r} in the store")
     label = next((k for k, v in GROUP_LABELS.items() if v == group_by), group_by)
-    metrics = cd.metrics_table(runs, ids)
+    metrics = cd.metrics_table(runs, ids, cd.cv_table(reader, ids, brands))
     review = cd.review_table(reader, ids, brands)
     forest, bars = ForestPlot(), GroupBars()
     forest.update(cd.cpit_table(reader, ids, brands))

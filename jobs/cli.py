@@ -38,7 +38,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--backend", choices=["local", "sagemaker"], default="local")
     p.add_argument("--parallel", type=int, default=None, help="local folds at once (default: as the cores allow; 1 = one after another)")
     p.add_argument("--cores", type=int, default=None, help="local core limit (default: all cores)")
-    p.add_argument("--out", default=None, help="folder for CV results (default: the user data dir's cv/)")
+    p.add_argument("--out", default=None, help="folder for CV results (default: the user data dir's runs/cv/, which artemis sync reads)")
     add_model_options(p)
     p.add_argument("--tracking-uri", default=None, help="MLflow tracking URI (default: SQLite in the user data dir)")
     p.add_argument("--no-mlflow", action="store_true", help="do not log to MLflow")

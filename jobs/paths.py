@@ -25,5 +25,6 @@ def default_jobs_root() -> Path:
 
 
 def default_cv_root() -> Path:
-    """Cross-validation results: ``<data dir>/cv``."""
-    return data_dir() / "cv"
+    """Cross-validation results: ``<data dir>/runs/cv``, inside the runs folder, so that a sync of that
+    folder (``artemis sync``, or the Jobs tab when a CV ends) brings their scores into the store."""
+    return data_dir() / "runs" / "cv"

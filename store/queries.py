@@ -238,7 +238,7 @@ def _frame(columns: dict[str, list], text: Sequence[str]) -> pd.DataFrame:
 
 def list_runs(r: StoreReader, brands: Sequence[str] | None = None) -> pd.DataFrame:
     """Every run of the given brands with its status and fit metrics, newest first."""
-    from store.registry import REGISTRY_VERSION, STATUS_SQL
+    from store.registry import REGISTRY_VERSION, STATUS_SQL, TRACKING_URI_SQL
 
     params: list[Any] = []
     where = _in("r.brand", _as_list(brands, "brands"), params) if brands is not None else "TRUE"
@@ -249,7 +249,8 @@ def list_runs(r: StoreReader, brands: Sequence[str] | None = None) -> pd.DataFra
         f"""SELECT run_id, r.brand, r.status, {status} AS registry_status, r.created_at, variant, audiences,
                    train_start, train_end, test_start, test_end, weeks,
                    train_mape, train_r2, train_durbin_watson, test_mape, test_r2, test_durbin_watson,
-                   max_rhat, min_ess_bulk, divergences, fit_seconds, mlflow_run_id
+                   max_rhat, min_ess_bulk, divergences, fit_seconds, mlflow_run_id,
+                   {TRACKING_URI_SQL} AS mlflow_tracking_uri, r.dataset_fingerprint
             FROM runs r {join} WHERE {where}
             ORDER BY r.created_at DESC NULLS LAST, run_id DESC""",
         params,

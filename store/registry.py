@@ -43,6 +43,10 @@ def has_registry(reader: StoreReader) -> bool:
     return reader.schema_version >= REGISTRY_VERSION
 
 
+# Where a run was logged to MLflow (its manifest's ``mlflow.tracking_uri``), for a link to it.
+TRACKING_URI_SQL = "json_extract_string(r.manifest, '$.mlflow.tracking_uri')"
+
+
 def registry(reader: StoreReader, brands: Sequence[str] | None = None) -> pd.DataFrame:
     """Every run of the allowed brands with its registry status, notes, last change and MLflow run."""
     params: list[Any] = []
@@ -51,11 +55,11 @@ def registry(reader: StoreReader, brands: Sequence[str] | None = None) -> pd.Dat
         return reader.query(
             f"""SELECT r.run_id, r.brand, CASE WHEN r.status = 'needs_review' THEN 'needs_review'
                        ELSE 'candidate' END AS registry_status, NULL AS notes, NULL AS updated_at,
-                       NULL AS updated_by, r.mlflow_run_id, r.created_at
+                       NULL AS updated_by, r.mlflow_run_id, {TRACKING_URI_SQL} AS mlflow_tracking_uri, r.created_at
                 FROM runs r WHERE {where} ORDER BY r.created_at DESC NULLS LAST, r.run_id DESC""", params)
     return reader.query(
         f"""SELECT r.run_id, r.brand, {STATUS_SQL} AS registry_status, rr.notes, rr.updated_at, rr.updated_by,
-                   r.mlflow_run_id, r.created_at
+                   r.mlflow_run_id, {TRACKING_URI_SQL} AS mlflow_tracking_uri, r.created_at
             FROM runs r LEFT JOIN run_registry rr USING (run_id)
             WHERE {where} ORDER BY r.created_at DESC NULLS LAST, r.run_id DESC""", params)
 

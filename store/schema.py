@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Column lists of the run tables, in the order of the run folder files (data contract).
 CONTRIBUTION_COLUMNS = [
@@ -171,8 +171,21 @@ _V4 = [
     )""",
 ]
 
+# Cross-validation results (``cv/{cv_id}/cv.json`` at a source): settings and the aggregate test scores,
+# matched to runs of the same model on the same dataset (``model_key``, see store.cv_results).
+_V5 = [
+    """CREATE TABLE IF NOT EXISTS cv_results (
+        cv_id VARCHAR PRIMARY KEY, brand VARCHAR, dataset_fingerprint VARCHAR, model_key VARCHAR,
+        status VARCHAR, created_at TIMESTAMP, finished_at TIMESTAMP,
+        folds INTEGER, folds_scored INTEGER, test_weeks INTEGER, step_weeks INTEGER,
+        test_mape_mean DOUBLE, test_mape_sd DOUBLE, test_r2_mean DOUBLE, test_r2_sd DOUBLE,
+        test_crps_pct_mean DOUBLE, test_crps_pct_sd DOUBLE, test_coverage_94_mean DOUBLE,
+        mlflow_tracking_uri VARCHAR, mlflow_run_id VARCHAR, summary JSON, source VARCHAR, synced_at TIMESTAMP
+    )""",
+]
+
 # Each entry upgrades the store from version i to i + 1.
-MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4]
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5]
 
 # Rows per row group of the tables a sync writes (DuckDB's default is 122,880). Zone maps (min / max per
 # row group) are what lets a query on one run, or a few audiences of a run, skip the rest of a table; a

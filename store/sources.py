@@ -1,7 +1,8 @@
 """Where runs and gold tables come from: a local folder or an S3 prefix, listed with signatures.
 
-A source holds run folders at its top level (``{root}/{run_id}/manifest.json`` ...) and gold
-tables under ``{root}/gold/{table}/`` (Parquet files, or a Delta Lake table). Every file gets a
+A source holds run folders at its top level (``{root}/{run_id}/manifest.json`` ...), gold
+tables under ``{root}/gold/{table}/`` (Parquet files, or a Delta Lake table) and cross-validation
+results under ``{root}/cv/{cv_id}/cv.json`` (``artemis cv``'s folders). Every file gets a
 signature (S3: ETag and size; local: size and mtime) so a sync transfers only what changed.
 """
 
@@ -13,6 +14,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 GOLD = "gold"
+CV = "cv"
+CV_FILE = "cv.json"
 PARTIAL_PREFIX = ".partial-"
 
 
@@ -27,9 +30,18 @@ class SourceFile:
     signature: str
 
 
-def _group(files: list[SourceFile]) -> tuple[dict[str, dict[str, SourceFile]], dict[str, dict[str, SourceFile]]]:
+@dataclass(frozen=True)
+class Listing:
+    """What a source holds, each item's files by their path inside the item's folder."""
+    runs: dict[str, dict[str, SourceFile]]
+    gold: dict[str, dict[str, SourceFile]]
+    cv: dict[str, dict[str, SourceFile]]  # cv_id -> {"cv.json": ...} (the folds' files are not synced)
+
+
+def _group(files: list[SourceFile]) -> Listing:
     runs: dict[str, dict[str, SourceFile]] = {}
     gold: dict[str, dict[str, SourceFile]] = {}
+    cv: dict[str, dict[str, SourceFile]] = {}
     for f in files:
         parts = f.path.split("/")
         if len(parts) < 2:
@@ -37,9 +49,12 @@ def _group(files: list[SourceFile]) -> tuple[dict[str, dict[str, SourceFile]], d
         if parts[0] == GOLD:
             if len(parts) >= 3:
                 gold.setdefault(parts[1], {})["/".join(parts[2:])] = f
+        elif parts[0] == CV:
+            if len(parts) == 3 and parts[2] == CV_FILE and not parts[1].startswith("."):
+                cv.setdefault(parts[1], {})[CV_FILE] = f
         elif not parts[0].startswith(".") and len(parts) == 2:
             runs.setdefault(parts[0], {})[parts[1]] = f
-    return runs, gold
+    return Listing(runs, gold, cv)
 
 
 class LocalSource:
@@ -49,7 +64,7 @@ class LocalSource:
         self.root = Path(root).expanduser().resolve()
         self.uri = str(self.root)
 
-    def list(self) -> tuple[dict, dict]:
+    def list(self) -> Listing:
         if not self.root.is_dir():
             raise SourceError(f"source folder {self.root} does not exist")
         files = []
@@ -103,7 +118,7 @@ class S3Source:
         where = f" at {self.endpoint_url}" if self.endpoint_url else ""
         return SourceError(f"S3 {what} failed for {self.uri}{where} after retries: {e}")
 
-    def list(self) -> tuple[dict, dict]:
+    def list(self) -> Listing:
         from botocore.exceptions import BotoCoreError, ClientError
 
         files = []

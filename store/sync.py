@@ -1,4 +1,5 @@
-"""Sync run folders and gold tables from a source into the DuckDB store, incrementally and atomically.
+"""Sync run folders, gold tables and cross-validation results from a source into the DuckDB store,
+incrementally and atomically.
 
 The store file is never written in place: a sync works on a copy and swaps it in with one
 ``os.replace`` at the end, so readers only ever see the old or the new store, and a sync killed
@@ -25,7 +26,8 @@ import pyarrow.parquet as pq
 
 from store.schema import (AUDIENCES, CONTRIBUTION_COLUMNS, RESPONSE_COLUMNS, ROLLUPS, SCHEMA_VERSION,
                           SUMMARY_COLUMNS, connect_writable, migrate, rollup_insert, schema_version)
-from store.sources import GOLD, SourceError, open_source
+from store.cv_results import CVFileError, insert_cv
+from store.sources import CV, CV_FILE, GOLD, SourceError, open_source
 
 REQUIRED_RUN_FILES = ("manifest.json", "metrics.json", "contributions.parquet", "summary.parquet", "response.parquet")
 TABLE_FILES = {
@@ -52,6 +54,7 @@ class SyncReport:
     removed: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # run or table -> why
     gold: list[str] = field(default_factory=list)
+    cv: list[str] = field(default_factory=list)  # cross-validation results added or updated
     rows: int = 0
     bytes: int = 0
     seconds: float = 0.0
@@ -59,7 +62,7 @@ class SyncReport:
 
     def line(self) -> str:
         return (f"{self.source}: {len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
-                f"{len(self.skipped)} skipped, {len(self.gold)} gold tables; {self.rows:,} rows, "
+                f"{len(self.skipped)} skipped, {len(self.gold)} gold tables, {len(self.cv)} CV results; {self.rows:,} rows, "
                 f"{self.bytes / 1e6:,.1f} MB transferred in {self.seconds:.2f} s")
 
 
@@ -292,6 +295,23 @@ def _sync_gold(con, source, table: str, files: dict, workdir: Path) -> tuple[int
     return int(rows), nbytes
 
 
+def _sync_cv(con, source, cv_id: str, files: dict, workdir: Path) -> int:
+    """Replace the ``cv_results`` row of one CV folder from its ``cv.json``."""
+    rel = f"{CV}/{cv_id}/{CV_FILE}"
+    path = source.fetch(rel, workdir / CV / cv_id / CV_FILE)
+    try:
+        summary = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as e:
+        raise RunError(f"{source.describe(rel)} is not readable JSON ({e})") from None
+    if isinstance(summary, dict) and summary.get("cv_id") not in (None, cv_id):
+        raise RunError(f"{source.describe(rel)}: field cv_id {summary['cv_id']!r} is not its folder's name {cv_id!r}")
+    try:
+        insert_cv(con, source.uri, summary, source.describe(rel))
+    except CVFileError as e:
+        raise RunError(str(e)) from None
+    return files[CV_FILE].size
+
+
 def _progress(total: int, say: Say | None):
     try:
         from tqdm import tqdm
@@ -314,12 +334,13 @@ def sync(source_uri: str | Path, store_path: str | Path, endpoint_url: str | Non
     store_path.parent.mkdir(parents=True, exist_ok=True)
     source = open_source(source_uri, endpoint_url=endpoint_url, **(s3_options or {}))
     report = SyncReport(source=source.uri)
-    runs, gold = source.list()
+    listing = source.list()
+    runs, gold, cvs = listing.runs, listing.gold, listing.cv
 
     with _writer_lock(store_path):
         _remove_stale_tmp(store_path)
         state, version = _read_state(store_path, source.uri)
-        todo_runs, todo_gold = [], []
+        todo_runs, todo_gold, todo_cv = [], [], []
         for run_id, files in sorted(runs.items()):
             sig = _signature(files)
             kind_sig = state.get(run_id)
@@ -329,10 +350,22 @@ def sync(source_uri: str | Path, store_path: str | Path, endpoint_url: str | Non
             sig = _signature(files)
             if state.get(f"{GOLD}/{table}", (None, None))[1] != sig:
                 todo_gold.append((table, files, sig))
+        for cv_id, files in sorted(cvs.items()):
+            sig = _signature(files)
+            if state.get(f"{CV}/{cv_id}", (None, None))[1] != sig:
+                todo_cv.append((cv_id, files, sig))
+
         # Items recorded (synced or skipped) whose folder is no longer at the source.
-        gone = [item for item in state
-                if (item.split("/", 1)[1] not in gold if item.startswith(f"{GOLD}/") else item not in runs)]
-        if not todo_runs and not todo_gold and not gone and store_path.exists() and version >= SCHEMA_VERSION:
+        def present(item: str) -> bool:
+            if item.startswith(f"{GOLD}/"):
+                return item.split("/", 1)[1] in gold
+            if item.startswith(f"{CV}/"):
+                return item.split("/", 1)[1] in cvs
+            return item in runs
+
+        gone = [item for item in state if not present(item)]
+        total = len(todo_runs) + len(todo_gold) + len(todo_cv)
+        if not total and not gone and store_path.exists() and version >= SCHEMA_VERSION:
             report.seconds = time.perf_counter() - t0
             return report  # (an older store is upgraded even when nothing changed)
 
@@ -340,8 +373,17 @@ def sync(source_uri: str | Path, store_path: str | Path, endpoint_url: str | Non
         if store_path.exists():
             shutil.copyfile(store_path, tmp)
         con = connect_writable(tmp)
-        bar = _progress(len(todo_runs) + len(todo_gold), say)
+        bar = _progress(total, say)
         done = 0
+
+        def step() -> None:
+            nonlocal done
+            done += 1
+            if bar is not None:
+                bar.update(1)
+            if progress:
+                progress(done, total)
+
         try:
             migrate(con)
             # Downloads go next to the store (not the system temp folder): a sync killed mid-way leaves
@@ -361,11 +403,7 @@ def sync(source_uri: str | Path, store_path: str | Path, endpoint_url: str | Non
                         if say:
                             say(f"skipped run {source.describe(run_id)}: {e}")
                     shutil.rmtree(workdir / run_id, ignore_errors=True)
-                    done += 1
-                    if bar is not None:
-                        bar.update(1)
-                    if progress:
-                        progress(done, len(todo_runs) + len(todo_gold))
+                    step()
                 for table, files, sig in todo_gold:
                     try:
                         rows, nbytes = _sync_gold(con, source, table, files, workdir)
@@ -379,11 +417,23 @@ def sync(source_uri: str | Path, store_path: str | Path, endpoint_url: str | Non
                         _record(con, source.uri, f"{GOLD}/{table}", "skipped", sig, None, None)
                         if say:
                             say(f"skipped gold table {source.describe(GOLD + '/' + table)}: {e}")
-                    done += 1
-                    if bar is not None:
-                        bar.update(1)
-                    if progress:
-                        progress(done, len(todo_runs) + len(todo_gold))
+                    step()
+                for cv_id, files, sig in todo_cv:
+                    item = f"{CV}/{cv_id}"
+                    try:
+                        con.execute("BEGIN")
+                        nbytes = _sync_cv(con, source, cv_id, files, workdir)
+                        _record(con, source.uri, item, "cv", sig, 1, nbytes)
+                        con.execute("COMMIT")
+                        report.cv.append(cv_id)
+                        report.bytes += nbytes
+                    except RunError as e:
+                        con.execute("ROLLBACK")
+                        report.skipped[item] = str(e)
+                        _record(con, source.uri, item, "skipped", sig, None, None)
+                        if say:
+                            say(f"skipped cross-validation {source.describe(item)}: {e}")
+                    step()
             finally:
                 shutil.rmtree(workdir, ignore_errors=True)
             for item in gone:
@@ -392,6 +442,8 @@ def sync(source_uri: str | Path, store_path: str | Path, endpoint_url: str | Non
                     table = item.split("/", 1)[1]
                     con.execute(f'DROP TABLE IF EXISTS gold."{table}"')
                     con.execute("DELETE FROM gold_tables WHERE name = ?", [table])
+                elif item.startswith(f"{CV}/"):
+                    con.execute("DELETE FROM cv_results WHERE cv_id = ? AND source = ?", [item.split("/", 1)[1], source.uri])
                 else:
                     for t in RUN_TABLES:
                         con.execute(f"DELETE FROM {t} WHERE run_id = ? AND run_id NOT IN "

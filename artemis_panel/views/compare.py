@@ -30,6 +30,7 @@ class CompareView(pn.viewable.Viewer):
         self._runs.param.watch(lambda _e: self.compare(), "value")
         table = dict(disabled=True, show_index=False, sizing_mode="stretch_width", layout="fit_data_stretch")
         self._metrics = W.Tabulator(pd.DataFrame(), css_classes=["cmp-metrics"], **table)
+        self._links = pn.pane.HTML("", css_classes=["cmp-links"], sizing_mode="stretch_width")
         self._review = W.Tabulator(pd.DataFrame(), css_classes=["cmp-review"], **table)
         self._diff = W.Tabulator(pd.DataFrame(), css_classes=["cmp-diff"], **table)
         self._forest_chart, self._bars_chart = ForestPlot(), GroupBars()
@@ -60,7 +61,7 @@ class CompareView(pn.viewable.Viewer):
             sizing_mode="stretch_width", css_classes=["reg-card"])
         self._layout = pn.Column(
             pn.Row(self._runs, self._report), self._note,
-            pn.pane.Markdown("#### Fit", margin=(0, 10)), self._metrics,
+            pn.pane.Markdown("#### Fit", margin=(0, 10)), self._metrics, self._links,
             pn.pane.Markdown("#### Model review", margin=(0, 10)), self._review,
             self._forest, self._bars, self._curves_box,
             pn.pane.Markdown("#### Config differences", margin=(0, 10)), self._diff,
@@ -104,14 +105,15 @@ class CompareView(pn.viewable.Viewer):
 
         def work():
             cd.check_selection(ids)
-            return (cd.metrics_table(runs, ids), cd.review_table(reader, ids, brands),
+            cv = cd.cv_table(reader, ids, brands)
+            return (cd.metrics_table(runs, ids, cv), cd.links_html(runs, ids, cv), cd.review_table(reader, ids, brands),
                     cd.cpit_table(reader, ids, brands), cd.contributions_table(reader, ids, group, brands),
                     cd.config_diff(reader, ids, brands), cd.curve_variables(reader, ids, brands))
 
         self._bg.run(work, self._draw)
 
     def _draw(self, result) -> None:
-        metrics, review, cpit, contrib, diff, variables = result
+        metrics, links, review, cpit, contrib, diff, variables = result
         self._note.object = ""
         keep = self._curve_var.value
         self._curve_var.options = variables
@@ -120,6 +122,7 @@ class CompareView(pn.viewable.Viewer):
         elif variables:
             self._curve_var.value = variables[0]  # (draws the curves)
         self._metrics.value = metrics
+        self._links.object = f"<small>{links}</small>"
         self._review.value = review
         self._forest_chart.update(cpit)
         self._bars_chart.update(contrib, self.state.group_label)
@@ -169,7 +172,7 @@ class CompareView(pn.viewable.Viewer):
         r = row.iloc[0]
         self._reg_status.value = r.registry_status
         self._reg_notes.value = "" if r.notes is None or pd.isna(r.notes) else str(r.notes)
-        mlflow = f"MLflow run <code>{html.escape(str(r.mlflow_run_id))}</code>" if r.mlflow_run_id else "not logged to MLflow"
+        mlflow = cd.mlflow_html(r.mlflow_tracking_uri, r.mlflow_run_id)
         self._reg_info.object = f"<small>{html.escape(str(r.brand))} · {mlflow}</small>"
         self._history.value = rg.history(self.state.reader, rid, self.state.brands)
 

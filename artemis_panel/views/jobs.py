@@ -185,23 +185,31 @@ class JobsView(pn.viewable.Viewer):
             in_document(draw)
         elif self._selected_id() is not None:
             in_document(self._show_selected)  # the log tail of a running job grows
-        if to_sync:
-            self._sync([Path(j.result["run_dir"]) for j in to_sync], [j for j in finished_now if j in to_sync])
+        roots = sorted({Path(j.result["run_dir"]).parent for j in to_sync}
+                       | {root for j in finished_now if (root := self._cv_source(j)) is not None})
+        self._synced.update(j.result["run_dir"] for j in to_sync)
+        if roots:
+            self._sync(roots, [j for j in finished_now if j in to_sync])
         for j in finished_now:
             if j.kind == "cv":
-                notify(f"{j.name} finished: results in {j.result.get('cv_dir')}")
+                notify(f"{j.name} finished: results in {j.result.get('cv_dir')}"
+                       + (" (its scores are in Compare)" if self._cv_source(j) else ""))
+
+    @staticmethod
+    def _cv_source(job) -> Path | None:
+        """The runs folder a finished CV was written into (``<runs>/cv/<cv_id>``), which a sync reads; None
+        for a CV folder elsewhere."""
+        cv_dir = job.result.get("cv_dir") if job.kind == "cv" else None
+        return Path(cv_dir).parent.parent if cv_dir and Path(cv_dir).parent.name == "cv" else None
 
     def _known_runs(self) -> set:
         runs = self.state.all_runs
         return set() if runs.empty else set(runs["run_id"])
 
-    def _sync(self, run_dirs: list[Path], announce: list) -> None:
-        """Bring finished runs into the store (off the event loop), then refresh the run picker."""
+    def _sync(self, roots: list[Path], announce: list) -> None:
+        """Bring finished runs and CV results into the store (off the event loop), then refresh the run
+        picker."""
         from store.sync import sync
-
-        for d in run_dirs:
-            self._synced.add(str(d))
-        roots = sorted({d.parent for d in run_dirs})
 
         def work():
             return [sync(root, self.store_path) for root in roots]

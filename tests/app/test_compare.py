@@ -15,7 +15,7 @@ from artemis_panel.views.compare import CompareView
 from store import registry as rg
 from store.reader import StoreReader
 from store.sync import sync
-from tests.demo_runs import bundled_run, copy_demo_run
+from tests.demo_runs import bundled_run, copy_demo_run, write_cv
 
 OTHER = "2026-01-01T00-00-00Z-aaaaaaa"
 
@@ -69,6 +69,49 @@ def test_metrics_cpit_and_contributions_match_the_store(store):
     contrib = cd.contributions_table(reader, ids, "channel")
     mine = contrib[contrib.run_id == ids[0]].set_index("group").contribution
     assert mine.to_dict() == pytest.approx(media)
+
+
+def test_cross_validation_scores_and_mlflow_links_show_for_each_run(tmp_path):
+    """A CV of the demo model on its dataset scores both runs (they differ in sampler draws only); a run logged
+    to an MLflow server links to it, one logged to a database says how to open it."""
+    import json
+
+    runs = tmp_path / "runs"
+    shutil.copytree(bundled_run(), runs / bundled_run().name)
+    copy_demo_run(runs, OTHER, created_at="2026-01-01T00:00:00Z", draws=800,
+                  mlflow={"tracking_uri": "http://mlflow.internal:5000/", "run_id": "f00d"})
+    manifest = json.loads((bundled_run() / "manifest.json").read_text())
+    import yaml
+
+    config = yaml.safe_load((bundled_run() / "config.yaml").read_text())
+    cv = write_cv(runs, "cv-demo", config=config, fingerprint=manifest["dataset_fingerprint"], mape=(2.0, 4.0, 9.0),
+                  mlflow={"tracking_uri": "sqlite:///tmp/mlflow.db", "run_id": "beef"})
+    path = tmp_path / "store.duckdb"
+    sync(runs, path)
+    reader = StoreReader(path)
+    try:
+        state = AppState(reader)
+        ids = [bundled_run().name, OTHER]
+        view = CompareView(state=state, store_path=path)
+        view.__panel__()
+        table = view._metrics.value.set_index("metric")
+        mape = [f["test"]["mape"] for f in cv["fold_metrics"]]
+        mean = sum(mape) / 3
+        sd = (sum((m - mean) ** 2 for m in mape) / 2) ** 0.5
+        for rid in ids:
+            assert table.loc["CV test MAPE %", cd.short(rid)] == f"{mean:,.2f} ± {sd:,.2f}"
+            assert table.loc["CV id", cd.short(rid)] == "cv-demo"
+            assert table.loc["CV folds × test weeks", cd.short(rid)] == "3 × 8"
+        assert table.loc["MLflow run", cd.short(OTHER)] == "f00d"
+        links = view._links.object
+        assert 'href="http://mlflow.internal:5000/#/runs/f00d"' in links
+        assert "mlflow ui --backend-store-uri sqlite:///tmp/mlflow.db" in links  # the CV's parent run
+        view._reg_run.value = OTHER
+        assert 'href="http://mlflow.internal:5000/#/runs/f00d"' in view._reg_info.object
+        # without a CV of their model the rows are not there
+        assert "CV id" not in cd.metrics_table(state.all_runs, ids, cd.cv_table(reader, ids, ["Luna Tacos"])).metric.tolist()
+    finally:
+        reader.close()
 
 
 def test_config_diff_lists_only_what_differs(store):

@@ -81,6 +81,28 @@ def test_mlflow_has_a_parent_run_with_a_child_per_fold(cv_run, mlflow_server):
         assert by_fold[m["fold"]].data.params["test_start"] == m["test_start"]
 
 
+def test_a_cv_folder_syncs_into_the_store_with_its_scores(cv_run, tmp_path):
+    """What ``artemis cv`` writes is what the store reads (``{runs}/cv/{cv_id}/cv.json``), folds left behind."""
+    import shutil
+
+    import duckdb
+
+    from store.cv_results import model_key
+    from store.sync import sync
+
+    result, _, _ = cv_run
+    summary = json.loads((result.cv_dir / "cv.json").read_text())
+    shutil.copytree(result.cv_dir, tmp_path / "runs" / "cv" / result.cv_dir.name)
+    report = sync(tmp_path / "runs", tmp_path / "store.duckdb")
+    assert report.cv == [summary["cv_id"]] and not report.skipped and not report.added
+    with duckdb.connect(str(tmp_path / "store.duckdb"), read_only=True) as con:
+        row = con.execute("SELECT status, folds, folds_scored, test_weeks, test_mape_mean, test_crps_pct_sd, "
+                          "mlflow_run_id, dataset_fingerprint, model_key FROM cv_results").fetchall()
+    agg = summary["aggregate"]
+    assert row == [("completed", 2, 2, 6, pytest.approx(agg["test_mape_mean"]), pytest.approx(agg["test_crps_pct_sd"]),
+                    summary["mlflow"]["run_id"], summary["dataset_fingerprint"], model_key(summary["config"]))]
+
+
 def test_a_fold_carries_over_the_warm_up_weeks_spend(short_dataset):
     cfg = load_config()
     ds = load_dataset(short_dataset)
