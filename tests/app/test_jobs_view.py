@@ -28,3 +28,19 @@ def test_the_launched_job_is_selected_and_its_log_shown(state, demo_store, tmp_p
     finally:
         runner.cancel(job.job_id)
     assert runner.get(job.job_id).status == "cancelled"
+
+
+def test_a_finished_cv_in_the_runs_folder_is_synced_from_it(tmp_path):
+    from artemis_panel.views.jobs import JobsView
+    from jobs.local_runner import JobRecord
+    from jobs.paths import default_cv_root
+    from store.paths import default_runs_root
+
+    def cv_job(cv_dir):
+        return JobRecord(job_id="j", kind="cv", name="cv", backend="local", status="succeeded", progress=1.0,
+                         created_at="2026-11-24T00:00:00Z", dir=tmp_path, result={"cv_dir": str(cv_dir)})
+
+    # the default CV folder is inside the runs folder that a sync reads
+    assert default_cv_root().parent == default_runs_root()
+    assert JobsView._cv_source(cv_job(default_cv_root() / "cv-1")) == default_runs_root()
+    assert JobsView._cv_source(cv_job(tmp_path / "elsewhere" / "cv-1")) is None
