@@ -201,6 +201,8 @@ def run_review(reader: StoreReader, run_id: str, brands: Sequence[str] | None = 
 
     def compute() -> list:
         config, metrics = q.run_config(reader, run_id, brands)
+        if not config and not metrics:
+            raise ValueError(f"no run {run_id!r} in the store")  # (or one the session may not see)
         return review_run(metrics, config, q.response_draws(reader, run_id, brands), q.run_rows(reader, run_id, brands))
 
     return reader.memo(("review", run_id, None if brands is None else tuple(brands)), compute)
