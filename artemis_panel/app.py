@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import panel as pn
 import param
 
 from artemis_panel.branding import logo_uri, stylesheet
+from artemis_panel.session_access import current_access, visible_brands
 from artemis_panel.startup import ensure_store
 from artemis_panel.state import AppState
 from artemis_panel.views.compare import CompareView
@@ -18,6 +20,7 @@ from artemis_panel.views.jobs import JobsView
 from artemis_panel.views.maximize import MaximizeView
 from artemis_panel.views.measure import MeasureView
 from jobs.paths import default_cv_root
+from store.access import Access
 from store.paths import default_runs_root
 from store.reader import shared_reader
 
@@ -30,21 +33,28 @@ hv.extension("bokeh", logo=False)
 
 class ArtemisApp(pn.viewable.Viewer):
     """One browser session: its AppState, the sidebar widgets bound to it, and the tabs (only the
-    visible one is rendered)."""
+    visible one is rendered). ``access`` (default: everything) is what the signed-in user may see and
+    do; ``brands``, when given, overrides the brands it grants."""
 
     state = param.ClassSelector(class_=AppState)
 
-    def __init__(self, store_path: str | Path | None = None, brands: list[str] | None = None, **params):
+    def __init__(self, store_path: str | Path | None = None, brands: list[str] | None = None,
+                 access: Access | None = None, **params):
         path = ensure_store(store_path or os.environ.get("ARTEMIS_STORE") or None)
-        params.setdefault("state", AppState(shared_reader(path), brands=brands))
+        self.access = access if access is not None else Access.everything()
+        if "state" not in params:
+            reader = shared_reader(path)
+            if brands is None:
+                brands = visible_brands(self.access, reader)
+            params["state"] = AppState(reader, brands=brands)
         super().__init__(**params)
         self.store_path = path
         self.measure = MeasureView(state=self.state)
         self.forecast = ForecastView(state=self.state, store_path=path)
         self.maximize = MaximizeView(state=self.state, store_path=path)
         self.jobs = JobsView(state=self.state, store_path=path, runs_root=default_runs_root(),
-                             cv_root=default_cv_root())
-        self.compare = CompareView(state=self.state, store_path=path)
+                             cv_root=default_cv_root(), access=self.access)
+        self.compare = CompareView(state=self.state, store_path=path, access=self.access)
         tabs = [("Measure", self.measure), ("Forecast", self.forecast), ("Maximize", self.maximize),
                 ("Jobs", self.jobs), ("Compare", self.compare)]
         self.tabs = pn.Tabs(*tabs, dynamic=True, sizing_mode="stretch_width", css_classes=["main-tabs"])
@@ -70,9 +80,25 @@ class ArtemisApp(pn.viewable.Viewer):
             pn.pane.Markdown(f"<small>Store: `{self.store_path}`</small>", css_classes=["store-path"]),
         ]
 
+    def user_badge(self) -> pn.pane.HTML | None:
+        """Who is signed in, their role and a Log out link (only when someone is signed in)."""
+        a = self.access
+        if a.user is None:
+            return None
+        role = a.role or "no access"
+        text = f"{html.escape(a.user)} · {role}"
+        if not self.state.param.brand.objects:
+            granted = "all" if a.brands is None else (", ".join(a.brands) or "none")
+            text += f" · no data for your brands ({html.escape(granted)})"
+        return pn.pane.HTML(f'<span class="user-line" style="color:#fff">{text} · <a class="logout-link" href="./logout" style="color:#fff">'
+                            'Log out</a></span>',
+                            css_classes=["user-badge"], margin=(12, 10))
+
     def template(self) -> pn.template.FastListTemplate:
+        badge = self.user_badge()
         return pn.template.FastListTemplate(
             title="Artemis MMM", logo=logo_uri(), sidebar=self.sidebar(), main=[self.tabs],
+            header=[badge] if badge is not None else [],
             accent="#2f6fdf", header_background="#1b263b", sidebar_width=300, theme_toggle=False,
         )
 
@@ -81,5 +107,6 @@ class ArtemisApp(pn.viewable.Viewer):
 
 
 def build_app(store_path: str | Path | None = None) -> pn.template.FastListTemplate:
-    """The page of one session (``panel_serve.py`` calls it once per session)."""
-    return ArtemisApp(store_path).template()
+    """The page of one session (``panel_serve.py`` calls it once per session), restricted to what the
+    signed-in user may see (everything without a login)."""
+    return ArtemisApp(store_path, access=current_access()).template()

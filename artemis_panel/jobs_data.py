@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
+from typing import Sequence
 
 import pandas as pd
 
@@ -60,10 +61,12 @@ def default_dataset() -> str:
 
 
 def make_spec(kind: str, dataset: str, config: dict, runs_root: str | Path, cv_root: str | Path,
-              cv: dict | None = None, tracking_uri: str | None = None) -> JobSpec:
+              cv: dict | None = None, tracking_uri: str | None = None,
+              brands: Sequence[str] | None = None) -> JobSpec:
     """The job a filled form launches. Raises ``ConfigError`` naming a bad field, ``ValueError`` for a
-    missing dataset, ``DatasetError`` / ``FoldError`` when the data cannot be fitted as asked (checked
-    here, so a bad dataset is said at once instead of failing in a queued job)."""
+    missing dataset or one of a brand not in ``brands`` (None: any brand), ``DatasetError`` /
+    ``FoldError`` when the data cannot be fitted as asked (checked here, so a bad dataset is said at
+    once instead of failing in a queued job)."""
     from jobs.cv import CVSettings, plan_folds
     from jobs.dataset import load_dataset
     from jobs.train import prepare
@@ -75,6 +78,11 @@ def make_spec(kind: str, dataset: str, config: dict, runs_root: str | Path, cv_r
         raise ValueError(f"Dataset: no folder at {dataset}")
     cfg = load_config(None, **config)
     ds = load_dataset(dataset, target=cfg.target)
+    if brands is not None:
+        brand = cfg.brand or ds.meta.get("brand") or Path(dataset.rstrip("/")).name
+        if brand not in brands and ds.meta.get("brand_id") not in brands:
+            raise ValueError(f"Dataset: its brand {brand!r} is not one you may model "
+                             f"({', '.join(brands) or 'none granted'})")
     if kind == "cv":
         settings = CVSettings.from_dict(cv)
         plan_folds(ds, cfg, settings)

@@ -72,6 +72,7 @@ class JobRecord:
     pid: int | None = None
     cores: int = 0
     spec: dict = field(default_factory=dict)
+    user: str | None = None  # who launched it (the signed-in user of a hosted app; None from a terminal)
 
     @property
     def final(self) -> bool:
@@ -143,7 +144,8 @@ class LocalRunner:
         self.cores = cores or machine_cores()
         self._children: list[subprocess.Popen] = []  # workers started here, until they are reaped
 
-    def submit(self, spec: JobSpec, backend: str = "local", sagemaker: dict | None = None) -> JobRecord:
+    def submit(self, spec: JobSpec, backend: str = "local", sagemaker: dict | None = None,
+               user: str | None = None) -> JobRecord:
         """Write the job's folder and start its worker; it waits, queued, for free cores."""
         spec.check()
         if backend not in BACKENDS:
@@ -160,7 +162,7 @@ class LocalRunner:
         job_dir.mkdir(parents=True)
         cores = cores_needed(spec, backend, self.cores)
         job = {"job_id": job_id, "backend": backend, "spec": json.loads(spec.to_json()), "cores": cores,
-               "total_cores": self.cores, "created_at": utc_now(), "sagemaker": sagemaker or {}}
+               "total_cores": self.cores, "created_at": utc_now(), "sagemaker": sagemaker or {}, "user": user}
         write_json(job_dir / "job.json", json_safe(job))
         write_status(job_dir, status="queued", progress=0.0, message=None)
         log = (job_dir / "log.txt").open("ab")
@@ -193,7 +195,7 @@ class LocalRunner:
             progress=float(st.get("progress") or 0.0), created_at=job.get("created_at", ""), dir=job_dir,
             started_at=st.get("started_at"), finished_at=st.get("finished_at"), result=st.get("result") or {},
             error=st.get("error"), message=st.get("message"), pid=st.get("pid"), cores=job.get("cores", 0),
-            spec=spec,
+            spec=spec, user=job.get("user"),
         )
 
     def list(self, limit: int | None = 50) -> list[JobRecord]:

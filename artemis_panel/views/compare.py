@@ -16,11 +16,14 @@ from artemis_panel.compare_charts import CurvesChart, ForestPlot, GroupBars
 from artemis_panel.state import AppState, run_label
 from artemis_panel.views.background import Background, notify
 from store import registry as rg
+from store.access import Access
 
 class CompareView(pn.viewable.Viewer):
     state = param.ClassSelector(class_=AppState)
     store_path = param.Parameter(doc="The store file (registry changes are saved into it).")
     renders = param.Integer(default=0, doc="How many comparisons were drawn (tests wait on it).")
+    access = param.ClassSelector(class_=Access, default=Access.everything(),
+                                 doc="The signed-in user: changing a run's registry status needs the modeler role.")
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -51,6 +54,7 @@ class CompareView(pn.viewable.Viewer):
         self._reg_notes = W.TextAreaInput(name="Notes", css_classes=["reg-notes"], height=80, sizing_mode="stretch_width")
         self._reg_save = W.Button(name="Save status", button_type="primary", css_classes=["reg-save"])
         self._reg_save.on_click(lambda _e: self.save_status())
+        self._reg_save.disabled = not self.access.can_launch_jobs
         self._reg_run.param.watch(lambda _e: self._show_registry(), "value")
         self._history = W.Tabulator(pd.DataFrame(), css_classes=["reg-history"], height=160, **table)
         self._reg_info = pn.pane.HTML("", css_classes=["reg-info"])
@@ -177,8 +181,11 @@ class CompareView(pn.viewable.Viewer):
         self._history.value = rg.history(self.state.reader, rid, self.state.brands)
 
     def save_status(self) -> None:
+        if not self.access.permits("change run status"):  # (modelers decide which run the business sees)
+            notify("Changing a run's status needs the modeler role", error=True)
+            return
         rid, status, notes = self._reg_run.value, self._reg_status.value, self._reg_notes.value
-        who = pn.state.user or getpass.getuser()
+        who = self.access.user or pn.state.user or getpass.getuser()
         reader, brands = self.state.reader, self.state.brands
 
         def done(entry) -> None:

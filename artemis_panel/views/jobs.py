@@ -17,6 +17,7 @@ from artemis_panel import jobs_data as jd
 from artemis_panel.state import AppState
 from artemis_panel.views.background import Background, in_document, notify
 from jobs.local_runner import LocalRunner
+from store.access import Access
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,8 @@ class JobsView(pn.viewable.Viewer):
     cv_root = param.Parameter(doc="Where cross-validation results are written.")
     refresh_s = param.Number(default=1.0, doc="Seconds between refreshes of the job list.")
     renders = param.Integer(default=0, doc="How many times the list was redrawn (tests wait on it).")
+    access = param.ClassSelector(class_=Access, default=Access.everything(),
+                                 doc="The signed-in user: launching and cancelling jobs needs the modeler role.")
 
     def __init__(self, runner: LocalRunner | None = None, **params):
         super().__init__(**params)
@@ -56,6 +59,12 @@ class JobsView(pn.viewable.Viewer):
         self._max_concurrent = W.IntInput(name="Jobs at once", value=6, start=1, css_classes=["jb-max-concurrent"])
         self._launch = W.Button(name="Launch", button_type="primary", css_classes=["jb-launch"])
         self._launch.on_click(lambda _e: self.launch())
+        may = self.access.role in ("modeler", "admin")
+        self._launch.disabled = not may
+        self._role_note = pn.pane.Markdown(
+            "" if may else f"*Launching and cancelling jobs needs the modeler role; you are "
+                           f"{self.access.role or 'not granted a role'}. You can follow the jobs here.*",
+            css_classes=["jb-role-note"], visible=not may)
         self._cv_box = pn.Row(self._folds, self._test_weeks, self._step_weeks, visible=False)
         self._sm_box = pn.Column(pn.Row(self._instance, self._instances, self._max_concurrent),
                                  pn.Row(self._image, self._role, self._s3), visible=False)
@@ -75,7 +84,8 @@ class JobsView(pn.viewable.Viewer):
         form = pn.Column(
             pn.pane.Markdown("#### Launch", margin=(0, 10)),
             pn.Row(self._dataset, self._kind), pn.Row(*fields[:6]), pn.Row(*fields[6:]), self._cv_box,
-            self._backend, self._sm_box, self._launch, css_classes=["jb-form"], sizing_mode="stretch_width",
+            self._backend, self._sm_box, self._launch, self._role_note, css_classes=["jb-form"],
+            sizing_mode="stretch_width",
         )
         jobs = pn.Column(pn.pane.Markdown("#### Jobs", margin=(0, 10)), self._table, self._cancel, self._log,
                          sizing_mode="stretch_width")
@@ -120,19 +130,26 @@ class JobsView(pn.viewable.Viewer):
                 "instance_count": self._instances.value, "max_concurrent": self._max_concurrent.value}
 
     def launch(self) -> None:
-        """Check the form and the dataset off the event loop, then start the job's worker."""
+        """Check the form and the dataset off the event loop, then start the job's worker (modelers and
+        admins only: the check is here, not just a disabled button, and a refusal is logged)."""
+        if not self.access.permits("launch jobs"):
+            notify("Launching jobs needs the modeler role", error=True)
+            return
         kind, backend, dataset = self._kind.value, self._backend.value, self._dataset.value
         config = self.form_values()
         sagemaker = self.sagemaker_settings() if backend == "sagemaker" else {}
+        # a modeler of some brands trains on their datasets only (None: any brand)
+        allowed = None if self.access.brands is None else sorted({*(self.state.brands or []), *self.access.brands})
         cv = None
         if kind == "cv":
             cv = {"folds": self._folds.value, "test_weeks": self._test_weeks.value,
                   "step_weeks": self._step_weeks.value, "backend": backend, "sagemaker": sagemaker}
 
         def work():
-            spec = jd.make_spec(kind, dataset, config, self.runs_root, self.cv_root, cv=cv)
+            spec = jd.make_spec(kind, dataset, config, self.runs_root, self.cv_root, cv=cv, brands=allowed)
             job_backend = "local" if kind == "cv" else backend
-            return self.runner.submit(spec, backend=job_backend, sagemaker=sagemaker if job_backend == "sagemaker" else None)
+            return self.runner.submit(spec, backend=job_backend, sagemaker=sagemaker if job_backend == "sagemaker" else None,
+                                      user=self.access.user)
 
         def done(job) -> None:
             notify(f"Launched {job.name} ({job.job_id})")
@@ -159,6 +176,8 @@ class JobsView(pn.viewable.Viewer):
         except OSError as e:
             log.warning("cannot read the jobs folder: %s", e)
             return
+        if self.access.brands is not None:  # a user limited to some brands sees only the jobs they launched
+            records = [j for j in records if j.user is not None and j.user == self.access.user]
         finished_now = [j for j in records if j.status == "succeeded" and self._seen.get(j.job_id) not in (None, "succeeded")]
         for j in records:
             if j.status in ("failed",) and self._seen.get(j.job_id) not in (None, "failed"):
@@ -237,7 +256,7 @@ class JobsView(pn.viewable.Viewer):
             job = self.runner.get(job_id)
         except KeyError:
             return
-        self._cancel.disabled = job.final
+        self._cancel.disabled = job.final or not self.access.can_launch_jobs
         where = job.result.get("run_dir") or job.result.get("cv_dir") or ""
         head = f"<b>{html.escape(job.name)}</b> · {job.status}" + (f" · {html.escape(where)}" if where else "")
         if job.error:
@@ -248,6 +267,9 @@ class JobsView(pn.viewable.Viewer):
     def cancel_selected(self) -> None:
         job_id = self._selected_id()
         if job_id is None:
+            return
+        if not self.access.permits("launch jobs"):
+            notify("Cancelling jobs needs the modeler role", error=True)
             return
         self._cancel.disabled = True
 

@@ -24,16 +24,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(data_dir: Path, port: int, log: Path, store: Path | None = None) -> subprocess.Popen:
-    """Start the app as a user would (``panel serve panel_serve.py``) and wait until it answers."""
+def serve(data_dir: Path, port: int, log: Path, store: Path | None = None, *,
+          command: list[str] | None = None, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Start the app as a user would (``panel serve panel_serve.py``, or ``command`` when given, e.g.
+    ``artemis serve ...``; ``extra_env`` is added to the environment) and wait until it answers."""
     env = {**os.environ, "ARTEMIS_DATA_DIR": str(data_dir)}
     env.pop("ARTEMIS_STORE", None)
     if store is not None:
         env["ARTEMIS_STORE"] = str(store)
+    env.update(extra_env or {})
     panel = Path(sys.executable).with_name("panel")
     proc = subprocess.Popen(
-        [str(panel), "serve", "panel_serve.py", "--port", str(port), "--address", "127.0.0.1",
-         "--allow-websocket-origin", f"127.0.0.1:{port}", "--num-threads", "4"],
+        command or [str(panel), "serve", "panel_serve.py", "--port", str(port), "--address", "127.0.0.1",
+                    "--allow-websocket-origin", f"127.0.0.1:{port}", "--num-threads", "4"],
         cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     deadline = time.time() + 120
     while time.time() < deadline:
