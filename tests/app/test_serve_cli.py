@@ -32,6 +32,7 @@ def launched(monkeypatch):
         monkeypatch.delenv(k, raising=False)
     calls = []
     monkeypatch.setattr("os.execve", lambda path, argv, env: calls.append((argv, env)))
+    monkeypatch.setattr("artemis_panel.startup.ensure_store", lambda path=None: path)  # (tested in test_serve_sync)
     return calls
 
 
@@ -64,6 +65,12 @@ def test_without_login_it_serves_the_app_as_before(launched, capsys):
     assert argv[argv.index("--port") + 1] == "5123" and argv[argv.index("--address") + 1] == "127.0.0.1"
     assert argv[-2:] == ["--allow-websocket-origin", "h:5123"]
     assert "--auth-module" not in argv and "--oauth-provider" not in argv
+    assert argv[argv.index("--plugins") + 1] == "artemis_panel.health" and "--liveness" in argv
+
+
+def test_a_bad_sync_interval_starts_nothing(launched, capsys):
+    rc, err = serve(capsys, "--sync-every", "soon")
+    assert rc == 2 and "interval 'soon'" in err and launched == []
 
 
 def test_basic_login_command(launched, team, monkeypatch, capsys):

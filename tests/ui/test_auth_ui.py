@@ -98,6 +98,18 @@ def test_without_login_only_the_login_page_is_served(auth_app, demo_run_id):
     assert re.search(r"login refused: user 'ana'", auth_app["log"].read_text())
 
 
+def test_health_and_liveness_answer_without_login_and_say_nothing_of_brands(auth_app, demo_run_id):
+    status, headers, body = fetch(auth_app["base"] + "/health")
+    assert status == 200 and headers["Content-Type"].startswith("application/json")
+    health = json.loads(body)
+    from store.schema import SCHEMA_VERSION
+
+    assert health["status"] == "ok" and health["schema_version"] == SCHEMA_VERSION and health["store_age_s"] >= 0
+    assert "Artemis Burgers" not in body and demo_run_id not in body
+    status, _, body = fetch(auth_app["base"] + "/liveness?endpoint=/panel_serve")
+    assert status == 200 and json.loads(body) == {"/panel_serve": True}
+
+
 def log_in(page, url: str, user: str, password: str) -> None:
     page.goto(url)
     page.wait_for_url(re.compile(r"/login"))
