@@ -58,6 +58,11 @@ class ArtemisApp(pn.viewable.Viewer):
         tabs = [("Measure", self.measure), ("Forecast", self.forecast), ("Maximize", self.maximize),
                 ("Jobs", self.jobs), ("Compare", self.compare)]
         self.tabs = pn.Tabs(*tabs, dynamic=True, sizing_mode="stretch_width", css_classes=["main-tabs"])
+        # A tab's view starts its work (queries, a response engine, the jobs list's refresh) when the tab is
+        # first shown, not when the page is built: a session pays only for the tabs it opens.
+        self._views = dict(zip(TABS, (self.measure, self.forecast, self.maximize, self.jobs, self.compare)))
+        self.tabs.param.watch(lambda e: self._views[TABS[e.new]].show(), "active")
+        self._views[TABS[self.tabs.active]].show()
         self.state.param.watch(self._handoff, ["handoff"])
 
     def _handoff(self, event) -> None:

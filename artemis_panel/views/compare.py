@@ -76,10 +76,13 @@ class CompareView(pn.viewable.Viewer):
         self.load_runs()
 
     def __panel__(self):
+        return self._layout
+
+    def show(self) -> None:
+        """The tab is shown: compare (the first time; later changes recompare while it is open)."""
         if not self._shown:
             self._shown = True
             self.compare()
-        return self._layout
 
     # ------------------------------------------------------------------ runs and comparison
     def load_runs(self) -> None:

@@ -112,13 +112,17 @@ class JobsView(pn.viewable.Viewer):
         return W.TextInput(name=f.label, value=str(f.default), css_classes=css, width=150)
 
     def __panel__(self):
+        return self._layout
+
+    def show(self) -> None:
+        """The tab is shown: read the jobs now and every ``refresh_s`` from then on (a session that never
+        opens the tab never reads the jobs folder)."""
         if self._callback is None:
             self.refresh()
             if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
                 self._callback = pn.state.add_periodic_callback(self.refresh, period=int(self.refresh_s * 1000))
             else:
                 self._callback = False  # (outside a server: refreshed by hand)
-        return self._layout
 
     # ------------------------------------------------------------------ launch
     def form_values(self) -> dict:

@@ -86,9 +86,12 @@ class MeasureView(pn.viewable.Viewer):
         self.state.param.watch(lambda _e: self._draw(), ["prior_year"])
 
     def __panel__(self):
+        return self._layout
+
+    def show(self) -> None:
+        """The tab is shown: the first draw (later ones follow the filters)."""
         if self._data is None and self.renders == 0:
             self.schedule_reload()
-        return self._layout
 
     # ------------------------------------------------------------------ loading
     def _filters_changed(self, *_events) -> None:

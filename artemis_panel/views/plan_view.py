@@ -1,5 +1,6 @@
 """What the Forecast and Maximize tabs share: the session's state, the store file, and the run's response
-engine, (re)loaded off the event loop whenever the run changes (and when the tab is first shown)."""
+engine, loaded off the event loop when the tab is first shown, and again whenever the run changes after
+that."""
 
 from __future__ import annotations
 
@@ -22,12 +23,17 @@ class PlanView(pn.viewable.Viewer):
         self._layout = layout
         self._bg = Background(layout, name)
         self._opened: str | None = None
-        self.state.param.watch(lambda _e: self.open_run(), ["run_id"])
+        self._shown = False  # a session that never opens the tab never builds an engine
+        self.state.param.watch(lambda _e: self.open_run() if self._shown else None, ["run_id"])
 
     def __panel__(self):
+        return self._layout
+
+    def show(self) -> None:
+        """The tab is shown: load the run's engine (the first time, or when the run changed meanwhile)."""
+        self._shown = True
         if self._opened != self.state.run_id:
             self.open_run()
-        return self._layout
 
     def open_run(self) -> None:
         """Build (or fetch) the run's engine off the event loop, then :meth:`_engine_ready`; a run without

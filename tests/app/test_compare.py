@@ -93,7 +93,7 @@ def test_cross_validation_scores_and_mlflow_links_show_for_each_run(tmp_path):
         state = AppState(reader)
         ids = [bundled_run().name, OTHER]
         view = CompareView(state=state, store_path=path)
-        view.__panel__()
+        view.show()
         table = view._metrics.value.set_index("metric")
         mape = [f["test"]["mape"] for f in cv["fold_metrics"]]
         mean = sum(mape) / 3
@@ -136,7 +136,7 @@ def test_the_view_compares_and_promotes_the_reference_run(store):
     state = AppState(reader)
     assert state.run_id == ids[0]
     view = CompareView(state=state, store_path=path)
-    view.__panel__()  # (nothing is computed until the tab is shown)
+    view.show()  # (nothing is computed until the tab is shown)
     assert list(view._runs.value) == ids  # the current run and the next newest of its brand
     assert view.renders >= 1 and 'data-runs="2"' in view._status.object and 'data-checks="6"' in view._status.object
     view._reg_run.value = ids[1]

@@ -12,7 +12,7 @@ def test_the_launched_job_is_selected_and_its_log_shown(state, demo_store, tmp_p
     runner = LocalRunner(root=tmp_path / "jobs", cores=1)
     view = JobsView(state=state, store_path=demo_store, runs_root=tmp_path / "runs", cv_root=tmp_path / "cv",
                     runner=runner)
-    view.__panel__()
+    view.show()
     assert view._table.selection == []
     view._dataset.value = str(generate_demo_dataset(tmp_path / "ds", weeks=70, seed=3, brand="luna-tacos"))
     view._fields["draws"].value, view._fields["tune"].value, view._fields["chains"].value = 20, 20, 1

@@ -11,7 +11,7 @@ from artemis_panel.views.measure import MeasureView
 @pytest.fixture
 def view(state):
     v = MeasureView(state=state)
-    v.__panel__()  # first draw
+    v.show()  # first draw
     return v
 
 

@@ -30,7 +30,7 @@ def forecast(plan_state):
 
     state, path = plan_state
     view = ForecastView(state=state, store_path=path)
-    view.__panel__()
+    view.show()
     return view
 
 
@@ -137,7 +137,7 @@ def maximize(plan_state):
 
     state, path = plan_state
     view = MaximizeView(state=state, store_path=path)
-    view.__panel__()
+    view.show()
     return view
 
 
@@ -180,7 +180,7 @@ def test_opening_the_optimum_in_forecast_hands_over_the_plan(plan_state, maximiz
 
     state, path = plan_state
     fc = ForecastView(state=state, store_path=path)
-    fc.__panel__()
+    fc.show()
     maximize._budget.value = 40_000_000.0
     maximize.optimise()
     maximize.open_in_forecast()

@@ -34,7 +34,7 @@ def jobs_view(demo_store, tmp_path, access, runner):
     view = JobsView(state=AppState(reader, brands=visible_brands(access, reader)),
                     store_path=demo_store, runs_root=tmp_path / "runs", cv_root=tmp_path / "runs" / "cv",
                     runner=runner, access=access)
-    view.__panel__()
+    view.show()
     view._fields["draws"].value, view._fields["tune"].value, view._fields["chains"].value = 20, 20, 1
     return view
 
