@@ -27,6 +27,9 @@ RESERVED = ("--basic-auth", "--auth-module", "--cookie-secret", "--oauth-provide
             "--oauth-optional", "--oauth-guest-endpoints")
 
 
+UNUSED_SESSION_LIFETIME_MS = 120_000
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="serve the dashboard (with the login ARTEMIS_AUTH configures)", allow_abbrev=False,
                        description="Serve the dashboard with `panel serve`; any further arguments go to it. "
@@ -52,6 +55,10 @@ def panel_command(args, panel_args: list[str]) -> tuple[list[str], dict[str, str
     argv = [sys.executable, "-m", "panel", "serve", str(ROOT / "panel_serve.py"), "--port", str(args.port),
             "--num-procs", str(args.num_procs), "--num-threads", str(args.num_threads),
             "--plugins", "artemis_panel.health", "--liveness"]
+    if not any(a.split("=")[0] == "--unused-session-lifetime" for a in panel_args):
+        # A page's WebSocket connects after its HTML; on a busy server that can take longer than Bokeh's
+        # default 15 s, and a session discarded as unused by then leaves that page dead.
+        argv += ["--unused-session-lifetime", str(UNUSED_SESSION_LIFETIME_MS)]
     if args.address:
         argv += ["--address", args.address]
     if cfg.enabled:  # the title of the login and logout pages

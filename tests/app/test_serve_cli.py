@@ -66,6 +66,7 @@ def test_without_login_it_serves_the_app_as_before(launched, capsys):
     assert argv[-2:] == ["--allow-websocket-origin", "h:5123"]
     assert "--auth-module" not in argv and "--oauth-provider" not in argv
     assert argv[argv.index("--plugins") + 1] == "artemis_panel.health" and "--liveness" in argv
+    assert int(argv[argv.index("--unused-session-lifetime") + 1]) >= 60_000  # a slow first connect keeps its session
 
 
 def test_a_bad_sync_interval_starts_nothing(launched, capsys):
