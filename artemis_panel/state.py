@@ -35,8 +35,11 @@ def period_range(period: str, first: date, last: date) -> tuple[date, date]:
 class AppState(param.Parameterized):
     """The per-session filters. Widgets are made from these params (two-way), views watch them."""
 
-    brand = param.Selector(default=None, objects=[], doc="The brand whose runs are shown.")
-    run_id = param.Selector(default=None, objects=[], label="Run", doc="The model run measured.")
+    # check_on_set: a value that is not one of the options (a crafted WebSocket message) is refused, not kept
+    brand = param.Selector(default=None, objects=[], check_on_set=True, allow_None=True,
+                           doc="The brand whose runs are shown.")
+    run_id = param.Selector(default=None, objects=[], check_on_set=True, allow_None=True, label="Run",
+                            doc="The model run measured.")
     period = param.Selector(default="Last 52 weeks", objects=list(PERIODS),
                             doc="Preset week ranges ending at the run's last week; 'Custom' keeps the dates below.")
     date_range = param.CalendarDateRange(default=None, label="Weeks",

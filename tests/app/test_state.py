@@ -66,3 +66,13 @@ def test_a_session_limited_to_other_brands_sees_no_run(demo_store):
 def test_an_unknown_grouping_is_refused(state):
     with pytest.raises(ValueError):
         state.group_by = "region"
+
+
+def test_a_run_or_brand_outside_the_options_is_refused(state):
+    """(What a crafted WebSocket message would try: the pickers only take what they offer.)"""
+    run, brand = state.run_id, state.brand
+    with pytest.raises(ValueError):
+        state.run_id = "2020-01-01T00-00-00Z-0000000"
+    with pytest.raises(ValueError):
+        state.brand = "Luna Tacos"
+    assert (state.run_id, state.brand) == (run, brand)

@@ -24,7 +24,7 @@ import pytest
 
 from artemis_panel import cli
 from store.paths import BUNDLED_DEMO_RUNS
-from tests.ui.conftest import free_port, serve, wait_renders
+from tests.ui.conftest import free_port, serve, status, wait_renders
 
 USERS = {"ana": ("analyst", "artemis-burgers", "ana-" + secrets.token_hex(6)),
          "bob": ("modeler", "other-brand", "bob-" + secrets.token_hex(6))}
@@ -151,7 +151,7 @@ def test_user_a_sees_the_demo_brand_and_logs_out(browser, auth_app, demo_run_id)
         context.close()
 
 
-def test_user_b_does_not_see_the_demo_brand(browser, auth_app):
+def test_user_b_does_not_see_the_demo_brand(browser, auth_app, demo_run_id):
     context = browser.new_context(viewport={"width": 1500, "height": 1400})
     page = context.new_page()
     page.set_default_timeout(60_000)
@@ -163,6 +163,21 @@ def test_user_b_does_not_see_the_demo_brand(browser, auth_app):
         assert "No run in the store" in page.locator(".kpi-empty").first.inner_text()
         assert "no data for your brands (other-brand)" in page.locator(".user-line").first.inner_text()
         assert "bob · modeler" in page.locator(".user-line").first.inner_text()
+
+        # a crafted request: the run picker's model set, in the page, to the demo brand's run id (as a
+        # hand-made WebSocket message would); the session refuses it and shows nothing of that run
+        sent = page.evaluate("""(runId) => { for (const doc of Bokeh.documents) { for (const m of doc._all_models.values()) {
+                 if ((m.css_classes || []).includes('f-run')) { m.value = runId; return true; } } } return false; }""",
+                             demo_run_id)
+        assert sent
+        page.wait_for_timeout(3000)
+        st = status(page)
+        assert st["total"] in ("", "0") and "No run in the store" in page.locator(".kpi-empty").first.inner_text()
+        assert demo_run_id not in page.locator(".measure-table").first.inner_text()
+        for tab in ("Forecast", "Compare"):
+            page.locator(".bk-tab", has_text=tab).first.click()
+            page.wait_for_timeout(2000)
+            assert "Artemis Burgers" not in page.locator(".main-tabs").first.inner_text()
     finally:
         context.close()
 
