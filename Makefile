@@ -1,5 +1,5 @@
 # The two commands of the README, plus the pieces they are made of.
-.PHONY: setup serve demo test bench-fit bench-optimize bench-app bench-cv
+.PHONY: setup serve demo test bench-fit bench-optimize bench-app bench-cv bench-hosting bench-pipeline
 
 setup:
 	@bash scripts/setup.sh
@@ -28,3 +28,9 @@ bench-app: setup
 
 bench-cv: setup
 	.venv/bin/python bench/cv.py
+
+bench-hosting: setup
+	.venv/bin/python bench/hosting.py
+
+bench-pipeline: setup
+	.venv/bin/python bench/pipeline.py

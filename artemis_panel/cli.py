@@ -8,6 +8,7 @@ import sys
 from artemis_panel import plan_cli, report_cli, serve_cli, users_cli
 from jobs import cli as jobs_cli
 from store import cli as store_cli
+from store import pipeline_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,6 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     jobs_cli.add_commands(sub)
     store_cli.add_commands(sub)
+    pipeline_cli.add_commands(sub)
     plan_cli.add_commands(sub)
     report_cli.add_commands(sub)
     serve_cli.add_commands(sub)

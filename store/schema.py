@@ -209,11 +209,11 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     exists = con.execute(
         "SELECT count(*) FROM information_schema.tables "
         "WHERE table_catalog = current_database() AND table_schema = 'main' AND table_name = 'meta'"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if not exists:
         return 0
-    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    return int(row[0]) if row else 0
+    rows = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()  # (read to the end:
+    return int(rows[0][0]) if rows else 0  # DuckDB 2 refuses some calls while a result is left unread)
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> int:

@@ -276,6 +276,8 @@ def _sync_gold(con, source, table: str, files: dict, workdir: Path) -> tuple[int
             arrow = deltalake.DeltaTable(str(local_root)).to_pyarrow_table()
         except Exception as e:
             raise RunError(f"Delta table {table} is not readable ({e})") from None
+        # (DuckDB 2 refuses register() while an earlier statement's result is unread: read them all first)
+        con.execute("SELECT 1").fetchall()
         con.register("_gold_arrow", arrow)
         con.execute(f'CREATE OR REPLACE TABLE gold."{table}" AS SELECT * FROM _gold_arrow')
         con.unregister("_gold_arrow")
@@ -290,7 +292,7 @@ def _sync_gold(con, source, table: str, files: dict, workdir: Path) -> tuple[int
         except duckdb.Error as e:
             raise RunError(f"gold table {table} is not readable Parquet ({e})") from None
         fmt = "parquet"
-    rows = con.execute(f'SELECT count(*) FROM gold."{table}"').fetchone()[0]
+    rows = con.execute(f'SELECT count(*) FROM gold."{table}"').fetchall()[0][0]
     con.execute("INSERT OR REPLACE INTO gold_tables VALUES (?, ?, ?, ?, current_timestamp)", [table, source.uri, fmt, rows])
     return int(rows), nbytes
 
