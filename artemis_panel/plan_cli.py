@@ -49,8 +49,7 @@ def load_engine(run: str, store: str | None = None):
         for name in ("response.parquet", "contributions.parquet"):
             if not (folder / name).is_file():
                 raise PlanError(f"{folder} has no {name}: it is not a complete run folder")
-        return ResponseEngine(pd.read_parquet(folder / "response.parquet"),
-                              pd.read_parquet(folder / "contributions.parquet"))
+        return ResponseEngine.from_run_folder(folder)
     from artemis_panel.plan_data import engine_for
     from store.paths import default_store
     from store.reader import StoreReader, StoreMissing

@@ -8,8 +8,8 @@ expected incremental transactions bought by the period's spend (carry-over inclu
 spend) at its optimum against its own current split: a sanity check only, they come from different
 models.
 
-* Artemis: timed from reading the run folder's ``response.parquet`` and ``contributions.parquet``;
-  build is the :class:`~jobs.response_engine.ResponseEngine` and the
+* Artemis: timed from reading the run folder's ``response.parquet`` and ``contributions.parquet``
+  (``ResponseEngine.from_run_folder``); build is the :class:`~jobs.response_engine.ResponseEngine` and the
   :class:`~jobs.budget.BudgetProblem`, solve is ``BudgetProblem.optimize(budget)``. Optimality is
   checked by the marginal returns of the variables inside their bounds (equal within ±1%) and by 20
   random-start solves (Dirichlet splits of the budget), none of which may beat the optimum. Also
@@ -84,8 +84,7 @@ def solve_artemis(run_dir: Path, weeks: int) -> dict:
     from jobs.response_engine import WEEK, ResponseEngine
 
     t0 = time.perf_counter()
-    engine = ResponseEngine(pd.read_parquet(run_dir / "response.parquet"),
-                            pd.read_parquet(run_dir / "contributions.parquet"))
+    engine = ResponseEngine.from_run_folder(run_dir)  # (reads the two parquet files)
     start = engine.last + WEEK
     problem = BudgetProblem(engine, start, weeks)
     t1 = time.perf_counter()
@@ -245,7 +244,8 @@ def main(argv: list[str] | None = None) -> None:
         f"({args.chains * args.draws} draws), nutpie; {WEEKS} weeks after the data's last week; "
         f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
 
-    import scipy.optimize  # noqa: F401  (imports outside the timings)
+    import pyarrow.parquet  # noqa: F401  (imports outside the timings)
+    import scipy.optimize  # noqa: F401
 
     say("fitting artemis ...")
     run_dir = train_artemis(dataset, tmp / "runs", args.chains, args.draws, args.tune, args.seed)

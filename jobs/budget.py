@@ -1,5 +1,5 @@
 """Budget optimisation over the posterior: the split of a budget between media variables that buys the
-most incremental transactions, solved with SciPy's SLSQP on vectorised gradients over the draws.
+most incremental transactions, solved on gradients and curvatures vectorised over the draws.
 
 The problem is posed on a :class:`~jobs.response_engine.ResponseEngine` for a period of weeks:
 
@@ -15,6 +15,13 @@ The problem is posed on a :class:`~jobs.response_engine.ResponseEngine` for a pe
 
 The variables are separable, so marginal returns :math:`\\partial \\bar F / \\partial B_v` are equal at the
 optimum across the variables not held at a bound; :meth:`BudgetProblem.marginal` reports them.
+
+How it is solved: the expected value by Newton's method on those optimality conditions (the Hessian
+is diagonal, so a step costs one pass over draws × weeks × variables, and the budget's multiplier is
+found with SciPy's ``brentq``), a handful of steps from the current split; then the traps of S-shaped
+responses are checked (:meth:`BudgetProblem._refine`); should Newton stop short of the conditions,
+SciPy's SLSQP takes over from there. The risk-aware quantile is not separable and is solved with
+SLSQP on the vectorised gradients.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize
+from scipy.optimize import brentq, minimize
 
 from jobs.response_engine import PlanError, ResponseEngine, interval
 
@@ -152,9 +159,22 @@ class BudgetProblem:
             self._nlogk = self._n * np.log(np.concatenate([s.half for s, _, _ in parts], axis=1))[:, None, :]
         else:
             self._lam = np.concatenate([s.lam for s, _, _ in parts], axis=1)[:, None, :]
-        # (M, V) sums the columns of each variable
-        self._to_var = np.zeros((len(self._col), len(self.variables)))
-        self._to_var[np.arange(len(self._col)), self._col] = 1.0
+        if self._hill:  # (full-shape copies: NumPy's in-place products run faster without broadcasting)
+            shape = self._h.shape
+            self._n_full = np.ascontiguousarray(np.broadcast_to(self._n, shape))
+            self._nlogk_full = np.ascontiguousarray(np.broadcast_to(self._nlogk, shape))
+            self._n1_full = self._n_full - 1.0
+            self._m2n_full = -2.0 * self._n_full
+
+    def _by_variable(self, x: np.ndarray) -> np.ndarray:
+        """(..., V) the columns (..., M) of each variable summed (not a product with a 0/1 matrix: an infinite
+        slope at zero spend in one column must not turn the others into NaN)."""
+        if len(self._col) == len(self.variables) and np.array_equal(self._col, np.arange(len(self._col))):
+            return x
+        out = np.zeros(x.shape[:-1] + (len(self.variables),))
+        for m, v in enumerate(self._col):
+            out[..., v] += x[..., m]
+        return out
 
     def values(self, budget: np.ndarray) -> np.ndarray:
         """(D,) incremental transactions per draw over the period (and carry-over weeks)."""
@@ -190,28 +210,59 @@ class BudgetProblem:
             d = 1.0 - sat * sat
             d *= self._lam / 2.0
         d *= self._q
-        g = np.einsum("dtm,dm->dm", d, self._beta) @ self._to_var
+        g = self._by_variable(np.einsum("dtm,dm->dm", d, self._beta))
         return value, g
 
     def curvature(self, budget: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(V,) first and second derivatives of the expected value in each variable's own budget (the
         Hessian is diagonal: the variables are separable)."""
+        return self._vgh(budget)[1:]
+
+    def _vgh(self, budget: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """The expected value, its gradient (V,) and its Hessian's diagonal (V,), in one pass over the draws."""
         if not hasattr(self, "_h"):
             self._stack()
-        b = np.asarray(budget, dtype=float)[self._col]
-        a = np.maximum(self._q * b + self._h, 1e-12)  # (scaled input: 1 is the largest training week)
-        if self._hill:  # s' = n s (1 - s) / a,  s'' = s' (n (1 - 2 s) - 1) / a
-            with np.errstate(over="ignore"):
-                sat = 1.0 / (1.0 + np.exp(self._nlogk - self._n * np.log(a)))
-            d1 = self._n * sat * (1.0 - sat) / a
-            d2 = d1 * (self._n * (1.0 - 2.0 * sat) - 1.0) / a
-        else:  # s' = lam / 2 (1 - s^2),  s'' = -lam s s'
-            sat = np.tanh(self._lam * a / 2.0)
-            d1 = self._lam / 2.0 * (1.0 - sat * sat)
-            d2 = -self._lam * sat * d1
-        g = np.einsum("dtm,dm->m", d1 * self._q, self._beta) / self.draws @ self._to_var
-        h = np.einsum("dtm,dm->m", d2 * self._q * self._q, self._beta) / self.draws @ self._to_var
-        return g, h
+        B = np.asarray(budget, dtype=float)
+        last = getattr(self, "_vgh_last", None)
+        if last is not None and np.array_equal(last[0], B):
+            return last[1]
+        with np.errstate(over="ignore", invalid="ignore"):  # (the curvature at zero spend of a slope < 1: inf)
+            out = self._vgh_pass(B[self._col])
+        self._vgh_last = (B.copy(), out)
+        return out
+
+    def _vgh_pass(self, b: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        a = self._q * b
+        a += self._h
+        np.maximum(a, 1e-300, out=a)
+        w = np.divide(self._q, a)  # d a / d B, over a
+        if self._hill:  # s = 1 / (1 + (k / a)^n);  s' = n s (1 - s) / a;  s'' = s' (n (1 - 2 s) - 1) / a
+            s = np.log(a)
+            s *= self._n_full
+            np.subtract(self._nlogk_full, s, out=s)
+            np.exp(s, out=s)
+            s += 1.0
+            np.reciprocal(s, out=s)
+            d1 = 1.0 - s
+            d1 *= s
+            d1 *= self._n_full
+            d1 *= w  # d s / d B
+            d2 = s * self._m2n_full
+            d2 += self._n1_full
+        else:  # s = tanh(lam a / 2);  s' = lam / 2 (1 - s^2);  s'' = -lam s s'
+            s = np.tanh(self._lam * a / 2.0)
+            d1 = 1.0 - s * s
+            d1 *= self._lam / 2.0
+            d1 *= self._q
+            d2 = s * -self._lam
+            d2 *= a  # (over a below)
+        d2 *= d1
+        d2 *= w  # d2 s / d B2
+        D = self.draws
+        value = float(np.einsum("dtm,dm->", s, self._beta)) / D
+        g = self._by_variable(np.einsum("dtm,dm->m", d1, self._beta) / D)
+        h = self._by_variable(np.einsum("dtm,dm->m", d2, self._beta) / D)
+        return value, g, h
 
     def response_curve(self, variable: str, budgets: np.ndarray) -> np.ndarray:
         """(D, G) one variable's own incremental transactions per draw as its budget runs over ``budgets``
@@ -254,6 +305,7 @@ class BudgetProblem:
             def f(B):
                 v, g = self.evaluate(B)
                 return v.mean(), g.mean(axis=0)
+            f.objective = "mean"
             return f
         if objective != "quantile":
             raise PlanError(f"objective must be 'mean' or 'quantile'; got {objective!r}")
@@ -267,6 +319,7 @@ class BudgetProblem:
             centre = int(np.clip(round(quantile * (D - 1)), 0, D - 1))
             sel = order[max(0, centre - width // 2): centre + width // 2 + 1]
             return v[sel].mean(), g[sel].mean(axis=0)
+        f.objective = "quantile"
         return f
 
     def score(self, values: np.ndarray, objective: str, quantile: float) -> float:
@@ -326,11 +379,62 @@ class BudgetProblem:
         if not np.isfinite(budget) or budget <= 0:
             raise PlanError(f"the budget must be a positive amount; got {budget:g}")
         current, lo, hi = self.bounds(budget, lower, upper, locked, pct)
-        f = self._objective(objective, quantile)
+        f = self._objective(objective, quantile)  # (checks the objective and quantile)
+        x0 = _project(current if start is None else np.asarray(start, float), lo, hi, budget)
+        default = _project(current, lo, hi, budget)
+        if objective == "mean":
+            self._nit = 0
+            best = self._refine(x0, lo, hi, budget)
+            values_best, grad_best = self.evaluate(best)
+            converged, spread = self.kkt(best, lo, hi, grad_best.mean(axis=0))
+            if not converged and start is not None:
+                # a start in a flat corner (S-shaped responses at zero have no gradient): try again from
+                # the current split and keep the better answer
+                again = self._refine(default, lo, hi, budget)
+                values_again, grad_again = self.evaluate(again)
+                if values_again.mean() > values_best.mean():
+                    best, values_best, grad_best = again, values_again, grad_again
+                    converged, spread = self.kkt(best, lo, hi, grad_best.mean(axis=0))
+            if not converged:
+                # Newton stopped short of the optimality conditions: SciPy's SLSQP from there, then the
+                # Newton polish again; kept if it buys more
+                x, nit_slsqp, _ = self._slsqp(f, current, best, default, lo, hi, budget, None, tol, maxiter)
+                self._nit += nit_slsqp
+                again = self._refine(x, lo, hi, budget)
+                values_again, grad_again = self.evaluate(again)
+                if values_again.mean() > values_best.mean():
+                    best, values_best, grad_best = again, values_again, grad_again
+                    converged, spread = self.kkt(best, lo, hi, grad_best.mean(axis=0))
+            nit, message = self._nit, ""
+        else:
+            best, nit, message = self._slsqp(f, current, x0, default, lo, hi, budget, start, tol, maxiter)
+            values_best, grad_best = self.evaluate(best)
+        value_current, grad_current = self.evaluate(current)
+        # never worse than the current split (when it is feasible)
+        cur_ok = np.all(current >= lo - 1e-9) and np.all(current <= hi + 1e-9)
+        if cur_ok and (self.score(value_current, objective, quantile) > self.score(values_best, objective, quantile)):
+            best, values_best, grad_best = current.copy(), value_current, grad_current
+            if objective == "mean":
+                converged, spread = self.kkt(best, lo, hi, grad_best.mean(axis=0))
+        if objective == "mean":
+            message = (f"optimal: equal marginal returns inside the bounds (spread {spread:.1e})" if converged
+                       else f"stopped before the optimality conditions held (spread {spread:.1e})")
+        else:
+            converged = message.startswith("Optimization terminated successfully") or message.startswith("nothing")
+        return Allocation(
+            variables=self.variables, budget=float(budget), current=current, optimal=best, lower=lo, upper=hi,
+            value_current=value_current, value_optimal=values_best,
+            marginal_current=grad_current.mean(axis=0), marginal_optimal=grad_best.mean(axis=0),
+            objective=objective, iterations=int(nit), seconds=time.perf_counter() - t0,
+            converged=bool(converged), message=message,
+        )
+
+    def _slsqp(self, f, current, x0, default, lo, hi, budget, start, tol, maxiter):
+        """SciPy's SLSQP: the risk-aware objective (a smoothed quantile over the draws is not separable),
+        and the fallback of the expected one."""
         # scaled problem over the variables free to move (lo < hi): u = B / budget, sum(u) = 1, and the
         # objective over its value at the current split (SLSQP's tolerances are then relative)
         scale = abs(f(current)[0]) or 1.0
-        x0 = _project(current if start is None else np.asarray(start, float), lo, hi, budget)
         free = hi - lo > 1e-9 * budget
         fixed_total = x0[~free].sum()
 
@@ -346,91 +450,65 @@ class BudgetProblem:
         def solve(start: np.ndarray):
             if free.sum() < 2:
                 return _Result(start[free] / budget)
+            # (SLSQP can report its constraints incompatible from a start exactly on a bound: start a
+            # millionth of the way towards the middle of the box)
+            start = _project(start + 1e-6 * ((lo + hi) / 2 - start), lo, hi, budget)
             return minimize(fun, start[free] / budget, jac=True, method="SLSQP",
                             bounds=list(zip(lo[free] / budget, hi[free] / budget)),
                             constraints=[{"type": "eq", "fun": lambda u: u.sum() - (budget - fixed_total) / budget,
                                           "jac": lambda u: np.ones_like(u)}],
-                            options={"ftol": tol if objective == "mean" else max(tol, 1e-7), "maxiter": maxiter})
+                            options={"ftol": tol if f.objective == "mean" else max(tol, 1e-7), "maxiter": maxiter})
 
         res = solve(x0)
-        default = _project(current, lo, hi, budget)
         if not res.success and start is not None:
             # a start in a flat corner (S-shaped responses at zero have no gradient) can stall SLSQP: try
             # again from the current split and keep the better answer
             again = solve(default)
             if again.success or -again.fun > -getattr(res, "fun", np.inf):
                 res = again
-        res.x = full(res.x) / budget
-        if objective == "mean":
-            res.x = self._refine(_project(res.x * budget, lo, hi, budget), lo, hi, budget, fun, full, free) / budget
-        best = _project(res.x * budget, lo, hi, budget)
-        # never worse than the current split (when it is feasible)
-        cur_ok = current if np.all(current >= lo - 1e-9) and np.all(current <= hi + 1e-9) else None
-        values_best = self.values(best)
-        value_current = self.values(current)
-        if cur_ok is not None and (self.score(value_current, objective, quantile)
-                                   > self.score(values_best, objective, quantile)):
-            best, values_best = cur_ok.copy(), value_current
-        if objective == "mean":
-            converged, spread = self.kkt(best, lo, hi)
-            message = (f"optimal: equal marginal returns inside the bounds (spread {spread:.1e})" if converged
-                       else f"stopped before the optimality conditions held (spread {spread:.1e}; {res.message})")
-        else:
-            converged, message = bool(res.success), str(res.message)
-        return Allocation(
-            variables=self.variables, budget=float(budget), current=current, optimal=best, lower=lo, upper=hi,
-            value_current=value_current, value_optimal=values_best,
-            marginal_current=self.marginal(current), marginal_optimal=self.marginal(best),
-            objective=objective, iterations=int(res.nit), seconds=time.perf_counter() - t0,
-            converged=converged, message=message,
-        )
+        return _project(full(res.x), lo, hi, budget), res.nit, str(res.message)
 
-    def _polish(self, B: np.ndarray, lo: np.ndarray, hi: np.ndarray, budget: float, iters: int = 40) -> np.ndarray:
-        r"""Newton steps on the optimality conditions of the expected value (equal marginal returns across the
-        variables inside their bounds), from SLSQP's answer. SLSQP stops once the objective stops moving,
-        which can leave a small variable's marginal return a few % off; the objective is separable, so
-        its Hessian is diagonal and the Newton step is exact: :math:`\Delta_v = (\lambda - g_v) / H_v` with
-        :math:`\lambda` such that the steps sum to zero. Each accepted step keeps the budget and does not
-        lower the expected value."""
-        value = self.values(B).mean()
-        tol = 1e-9 * budget
+    def _newton(self, B: np.ndarray, lo: np.ndarray, hi: np.ndarray, budget: float, iters: int = 100) -> np.ndarray:
+        r"""Projected Newton steps on the expected value from ``B``, kept inside the bounds and the budget.
+
+        The objective is separable, so its Hessian is diagonal and each step solves the quadratic model
+        exactly: :math:`B_v + (\lambda - g_v) / H_v` clipped to the bounds, with :math:`\lambda` (the common
+        marginal return) such that the budget is spent, found over the breakpoints where variables meet
+        a bound. Where a curve is convex (the foot of an S-curve) the model takes a curvature of the
+        same size as the gradient per dollar spent instead. Each step is halved until the expected value
+        does not fall; the steps stop at the optimality conditions (equal marginal returns inside the
+        bounds, to 1e-10) or when no step gains."""
+        B = _project(B, lo, hi, budget)
+        value, g, H = self._vgh(B)
+        g = np.nan_to_num(g, posinf=1e300)
+        floor = 1e-3 * budget / max(len(B), 1)
         for _ in range(iters):
-            g, H = self.curvature(B)
-            free = (B > lo + tol) & (B < hi - tol) & (H < 0)
-            if free.sum() < 2:
+            self._nit += 1
+            if _stationary(B, g, lo, hi, budget):
                 break
-            gf, hf = g[free], H[free]
-            if (gf.max() - gf.min()) <= 1e-6 * abs(gf.mean()):
+            # (a Hill curve with slope below 1 rises infinitely steeply from zero spend: there the gradient is
+            # huge and the curvature may overflow; the surrogate then takes over)
+            Hs = np.where((H < 0) & np.isfinite(H), H, -np.maximum(np.abs(g), 1e-300) / np.maximum(B, floor))
+            d = _newton_step(B, g, Hs, lo, hi, budget) - B
+            if np.abs(d).max() <= 1e-13 * budget:
                 break
-            lam = (gf / hf).sum() / (1.0 / hf).sum()
-            step = np.zeros_like(B)
-            step[free] = (lam - gf) / hf
             t = 1.0
-            while t > 1e-6:
-                cand = _project(B + t * step, lo, hi, budget)
-                v = self.values(cand).mean()
-                if v >= value - 1e-12 * abs(value):
-                    B, value = cand, v
+            while t > 1e-9:
+                cand = _project(B + t * d, lo, hi, budget)
+                v, gc, hc = self._vgh(cand)
+                if v >= value - 1e-14 * abs(value):
                     break
-                t /= 2
+                t *= 0.25
             else:
+                break
+            gain = v - value
+            B, value, g, H = cand, v, np.nan_to_num(gc, posinf=1e300), hc
+            if gain <= 1e-15 * abs(value) and t < 1.0:
                 break
         return B
 
-    def _resolve(self, x, lo, hi, budget, fun, full, free) -> np.ndarray:
-        """SLSQP again from ``x`` (then polished): a re-solve after moving one variable."""
-        cand = self._polish(_project(x, lo, hi, budget), lo, hi, budget)
-        res = minimize(fun, cand[free] / budget, jac=True, method="SLSQP",
-                       bounds=list(zip(lo[free] / budget, hi[free] / budget)),
-                       constraints=[{"type": "eq", "fun": lambda u, c=cand: u.sum() - c[free].sum() / budget,
-                                     "jac": lambda u: np.ones_like(u)}],
-                       options={"ftol": 1e-10, "maxiter": 200})
-        after = self._polish(_project(full(res.x), lo, hi, budget), lo, hi, budget)
-        # (SLSQP may walk back into the corner the move left: keep the polished move if it is better)
-        return after if self.values(after).mean() >= self.values(cand).mean() else cand
-
-    def _refine(self, B, lo, hi, budget, fun, full, free) -> np.ndarray:
-        r"""Polish SLSQP's answer, then the two ways S-shaped responses fool a local solver:
+    def _refine(self, B, lo, hi, budget) -> np.ndarray:
+        r"""Newton's answer, then the two ways S-shaped responses fool a local solver:
 
         * a variable left in the convex part of its curve (marginal return still rising, below the
           others'): not a maximum, so re-solve with it at its lower bound;
@@ -440,11 +518,11 @@ class BudgetProblem:
           marginal return); if it beats staying at the bound, re-solve from there.
 
         Each change is kept only if the expected value rises."""
-        B = self._polish(B, lo, hi, budget)
-        value = self.values(B).mean()
+        B = self._newton(B, lo, hi, budget)
+        value = self._vgh(B)[0]
         tol = 1e-9 * budget
         for _ in range(2 * len(B)):
-            g, H = self.curvature(B)
+            _, g, H = self._vgh(B)
             inner = (B > lo + tol) & (B < hi - tol)
             if not inner.any():
                 break
@@ -471,8 +549,8 @@ class BudgetProblem:
                         continue
                     x[v] = level
                     x[others] -= (level - lo[v]) * B[others] / B[others].sum()
-                cand = self._resolve(x, lo, hi, budget, fun, full, free)
-                v_new = self.values(cand).mean()
+                cand = self._newton(x, lo, hi, budget)
+                v_new = self._vgh(cand)[0]
                 if v_new > value * (1 + 1e-12):
                     B, value, improved = cand, v_new, True
                     break
@@ -480,11 +558,11 @@ class BudgetProblem:
                 break
         return B
 
-    def kkt(self, B, lo, hi) -> tuple[bool, float]:
+    def kkt(self, B, lo, hi, g: np.ndarray | None = None) -> tuple[bool, float]:
         """Whether ``B`` meets the optimality conditions of the expected value: equal marginal returns
         (within 0.1%) inside the bounds, none higher at a lower bound nor lower at an upper bound (1%);
         and the relative spread of the marginal returns inside the bounds."""
-        g = self.marginal(B)
+        g = self.marginal(B) if g is None else g
         tol = 1e-9 * max(B.sum(), 1.0)
         inner = (B > lo + tol) & (B < hi - tol)
         if not inner.any():
@@ -576,15 +654,75 @@ class _Result:
 
 
 def _project(x: np.ndarray, lo: np.ndarray, hi: np.ndarray, total: float) -> np.ndarray:
-    """The point of {lo <= x <= hi, sum x = total} nearest to ``x`` (bisection on the shift)."""
+    """The point of {lo <= x <= hi, sum x = total} nearest to ``x``: ``x`` shifted evenly, clipped."""
     x = np.asarray(x, float)
-    a, b = (lo - x).min() - 1, (hi - x).max() + 1
-    for _ in range(200):
-        m = (a + b) / 2
-        if np.clip(x + m, lo, hi).sum() > total:
-            b = m
-        else:
-            a = m
-    out = np.clip(x + (a + b) / 2, lo, hi)
+    out = _split(x, np.zeros_like(x), -np.ones_like(x), lo, hi, total)
     out *= total / out.sum() if out.sum() > 0 else 1.0
     return np.clip(out, lo, hi)
+
+
+def _stationary(B, g, lo, hi, budget, rtol: float = 1e-10) -> bool:
+    """Whether the optimality conditions hold at ``B``: equal marginal returns ``g`` inside the bounds
+    (relative spread ≤ ``rtol``), none higher at a lower bound nor lower at an upper bound."""
+    tol = 1e-12 * budget
+    inner = (B > lo + tol) & (B < hi - tol)
+    if not inner.any():
+        return True
+    lam = g[inner].mean()
+    band = rtol * abs(lam)
+    return bool(g[inner].max() - g[inner].min() <= band
+                and not (g[(B <= lo + tol) & ~inner] > lam + band).any()
+                and not (g[(B >= hi - tol) & ~inner] < lam - band).any())
+
+
+def _split(B, g, H, lo, hi, total) -> np.ndarray:
+    r"""The maximum of the separable quadratic model :math:`\sum_v g_v x_v + H_v x_v^2 / 2` (``H`` < 0) of
+    steps from ``B`` within the bounds and the budget: :math:`x_v = \mathrm{clip}(B_v + (\lambda - g_v) / H_v)`
+    with the sum at ``total``. The sum falls as :math:`\lambda` rises, piecewise linearly between the
+    breakpoints where a variable meets a bound; :math:`\lambda` is interpolated between two of them."""
+    inv = 1.0 / H
+    lams = np.sort(np.concatenate([g + H * (lo - B), g + H * (hi - B)]))
+    sums = np.clip(B + (lams[:, None] - g) * inv, lo, hi).sum(axis=1)  # non-increasing in lambda
+    k = int(np.searchsorted(-sums, -total))  # first breakpoint whose sum is at or below the total
+    if k == 0:
+        lam = lams[0]
+    elif k == len(lams):
+        lam = lams[-1]
+    else:
+        s0, s1 = sums[k - 1], sums[k]
+        lam = lams[k] if s0 == s1 else lams[k - 1] + (s0 - total) / (s0 - s1) * (lams[k] - lams[k - 1])
+    return np.clip(B + (lam - g) * inv, lo, hi)
+
+
+def _newton_step(B, g, H, lo, hi, total) -> np.ndarray:
+    r"""The next point of the separable Newton iteration on the optimality conditions :math:`g_v(B_v) = \lambda`.
+
+    A saturating response's marginal return falls like a power of the spend, so where a variable has
+    spend and a positive marginal return the condition is linearised in logs:
+    :math:`\log B_v' = \log B_v + (\log\lambda - \log g_v) / \varepsilon_v`, with the elasticity
+    :math:`\varepsilon_v = H_v B_v / g_v` (< 0), which is exact for a power law and takes a handful of
+    steps where the plain Newton step creeps; elsewhere (no spend, or a flat curve) the plain step
+    :math:`B_v + (\lambda - g_v) / H_v`. Each is clipped to the bounds, and :math:`\lambda` is found by
+    SciPy's ``brentq`` (in logs) so that the budget is spent."""
+    logs = (B > 0) & (g > 0) & np.isfinite(g)
+    inv_e = np.zeros_like(B)
+    inv_e[logs] = g[logs] / (H[logs] * B[logs])  # 1 / elasticity
+    log_g = np.log(np.where(logs, g, 1.0))
+
+    def at(lam_log: float) -> np.ndarray:
+        lam = np.exp(lam_log)
+        with np.errstate(over="ignore"):
+            x = np.where(logs, B * np.exp(np.minimum((lam_log - log_g) * inv_e, 700.0)), B + (lam - g) / H)
+        return np.clip(x, lo, hi)
+
+    if not np.any(hi - lo > 0):
+        return np.clip(B, lo, hi)
+    finite = g[np.isfinite(g) & (g > 0)]
+    centre = np.log(finite).mean() if len(finite) else 0.0
+    a, b = centre - 60.0, centre + 60.0  # sum(at(a)) >= total >= sum(at(b)): the bounds hold the budget
+    fa, fb = at(a).sum() - total, at(b).sum() - total
+    if fa <= 0 or fb >= 0:
+        x = at(a if fa <= 0 else b)
+    else:
+        x = at(brentq(lambda m: at(m).sum() - total, a, b, xtol=1e-12, rtol=1e-14))
+    return _project(x, lo, hi, total)

@@ -29,6 +29,8 @@ Assumptions a plan needs, stated once:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -40,6 +42,7 @@ YEAR_WEEKS = 52
 WEEK = np.timedelta64(7, "D")
 MEDIA_PARAMETERS = ("adstock_decay", "beta", "x_scale", "l_max")
 OTHER_KINDS = ("control", "holiday", "owned", "earned")
+TAXONOMY = ("channel", "channel_group", "pillar", "message_type")
 
 
 class PlanError(ValueError):
@@ -70,7 +73,9 @@ class Series:
     spend: np.ndarray  # (N, V) actual weekly spend over the history
     impressions: np.ndarray  # (N, V) actual weekly impressions (NaN where none)
     others: np.ndarray  # (N,) mean contribution of controls, owned / earned media and holidays per week
-    others_ratio: np.ndarray = field(default_factory=lambda: np.ones(1))  # (D, N) per-draw scaling of ``others``
+    # (D, N) per-draw scaling of ``others``; may be given as a function of no arguments that computes it,
+    # called on first use (the engine's build leaves it to the first forecast)
+    others_ratio: np.ndarray = field(default_factory=lambda: np.ones(1))
     actual: np.ndarray | None = None  # (N,) actual transactions
 
     def saturate(self, a: np.ndarray, v: slice | np.ndarray = slice(None)) -> np.ndarray:
@@ -84,15 +89,53 @@ class Series:
         return np.tanh(self.lam[:, None, v] * a / 2.0)  # = (1 - e^{-λa}) / (1 + e^{-λa})
 
 
+def _others_ratio(self: Series) -> np.ndarray:
+    ratio = self.__dict__["others_ratio"]
+    if callable(ratio):
+        ratio = self.__dict__["others_ratio"] = ratio()
+    return ratio
+
+
+def _set_others_ratio(self: Series, ratio) -> None:
+    self.__dict__["others_ratio"] = ratio
+
+
+Series.others_ratio = property(_others_ratio, _set_others_ratio, doc="(D, N) per-draw scaling of ``others``")
+
+
 class _Draws:
     """One series' response draws indexed by (variable, parameter): each a (D,) array in draw order."""
 
-    def __init__(self, table: pd.DataFrame, draws: int):
-        t = table.sort_values("draw", kind="stable")
-        keys = pd.DataFrame({"v": t["variable"].to_numpy(object), "p": t["parameter"].to_numpy(object)})
-        values = t["value"].to_numpy(float)
-        self._values = {k: values[i] for k, i in keys.groupby(["v", "p"], sort=False).indices.items()}
+    def __init__(self, values: dict, draws: int):
+        self._values = values
         self.draws = draws
+
+    @classmethod
+    def of(cls, variable: np.ndarray, parameter: np.ndarray, draw: np.ndarray, value: np.ndarray,
+           variable_names: list, parameter_names: list, draws: int) -> "_Draws":
+        """From the rows' codes (-1: missing, left out), draws and values: each (variable, parameter)'s
+        values ordered by draw (stably: rows of the same draw keep their order)."""
+        keep = (variable >= 0) & (parameter >= 0)
+        if not keep.all():
+            variable, parameter, draw, value = variable[keep], parameter[keep], draw[keep], value[keep]
+        if not len(value):
+            return cls({}, draws)
+        key = variable.astype(np.int64) * len(parameter_names) + parameter
+        change = key[1:] != key[:-1]
+        starts = np.flatnonzero(np.r_[True, change])
+        # the tables keep each (variable, parameter)'s rows together in draw order: then no sort is needed
+        ordered = (len(np.unique(key[starts])) == len(starts)
+                   and bool(np.all((draw[1:] >= draw[:-1]) | change)))
+        if not ordered:
+            order = np.lexsort((draw, key))  # (stable)
+            key, value = key[order], value[order]
+            starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+        ends = np.r_[starts[1:], len(key)]
+        n_par = len(parameter_names)
+        out = {}
+        for k, a, b in zip(key[starts].tolist(), starts.tolist(), ends.tolist()):
+            out[(variable_names[k // n_par], parameter_names[k % n_par])] = value[a:b]
+        return cls(out, draws)
 
     def has(self, variable: str, parameter: str) -> bool:
         return (variable, parameter) in self._values
@@ -114,14 +157,43 @@ class _Draws:
         return np.column_stack([self.vector(v, parameter) for v in variables])
 
 
+@dataclass
+class _Rows:
+    """A table as NumPy columns: text columns as integer codes (-1: missing) into ``names``."""
+
+    codes: dict[str, np.ndarray]
+    names: dict[str, list]
+    numbers: dict[str, np.ndarray]
+
+    @classmethod
+    def of(cls, table, text: tuple[str, ...], numbers: dict[str, type | None]) -> "_Rows":
+        codes, names = {}, {}
+        for col in text:
+            codes[col], names[col] = _codes(table[col])
+        return cls(codes, names, {col: _numbers(table[col], dtype) for col, dtype in numbers.items()})
+
+    def code(self, column: str, value) -> int:
+        """The code of a value (-2, matching no row, for a value the column does not hold)."""
+        try:
+            return self.names[column].index(value)
+        except ValueError:
+            return -2
+
+    def select(self, rows: np.ndarray | slice) -> "_Rows":
+        if isinstance(rows, slice) and rows == slice(None):
+            return self
+        return _Rows({k: v[rows] for k, v in self.codes.items()}, self.names,
+                     {k: v[rows] for k, v in self.numbers.items()})
+
+
 class ResponseEngine:
     """A run's response functions over its posterior draws, ready to evaluate plans.
 
     Parameters
     ----------
-    response : DataFrame
+    response : DataFrame (or pyarrow Table)
         The run's response draws: ``audience, variable, kind, parameter, draw, value``.
-    contributions : DataFrame
+    contributions : DataFrame (or pyarrow Table)
         The run's weekly contributions (data contract columns; at least ``date, variable, audience,
         kind, contribution, spend, impressions, transactions`` and, for grouping, ``channel,
         channel_group, pillar, message_type``).
@@ -130,70 +202,133 @@ class ResponseEngine:
     def __init__(self, response: pd.DataFrame, contributions: pd.DataFrame):
         if response is None or len(response) == 0:
             raise PlanError("this run has no response draws (response.parquet); it cannot forecast or optimise")
-        response = response.copy()
-        response["audience"] = response["audience"].astype(object).where(response["audience"].notna(), None)
-        for col in ("variable", "kind", "parameter"):  # (categories: filtering Arrow strings row by row is slow)
-            response[col] = response[col].astype("category")
-        contributions = contributions.copy()
-        contributions["date"] = pd.to_datetime(contributions["date"])
-        contributions["audience"] = contributions["audience"].astype(object).where(
-            contributions["audience"].notna(), None)
-        self.dates = np.sort(contributions["date"].unique()).astype("datetime64[D]")
+        # Both tables are read once into NumPy: text columns as integer codes, then every array is
+        # scattered into place by code (no copies of the frames, no pivots or groupbys).
+        resp = _Rows.of(response, ("audience", "variable", "kind", "parameter"), {"draw": None, "value": float})
+        contrib = _Rows.of(contributions, ("audience", "variable", "kind"),
+                           {k: float for k in ("contribution", "spend", "impressions", "transactions")})
+        dates = _dates(contributions["date"])
+        self.dates = np.unique(dates).astype("datetime64[D]")
         if len(self.dates) < 2 or np.any(np.diff(self.dates) != WEEK):
             raise PlanError("the run's contributions are not consecutive weeks")
-        self.draws = int(response["draw"].max()) + 1
-        media_rows = contributions[contributions["kind"] == "media"]
-        self.media: list[str] = _ordered(response.loc[response["kind"] == "media", "variable"])
-        self.taxonomy = (media_rows.drop_duplicates("variable").set_index("variable")
-                         .reindex(self.media)[["channel", "channel_group", "pillar", "message_type"]])
-        self.series = [self._series(response[_same(response["audience"], a)],
-                                    contributions[_same(contributions["audience"], a)], a)
-                       for a in _ordered(response["audience"])]
+        # each contributions row's week (-1 where its date is not one of the weeks)
+        weeks = self.dates.astype(dates.dtype)
+        week = np.minimum(np.searchsorted(weeks, dates), len(weeks) - 1)
+        contrib.numbers["week"] = np.where(weeks[week] == dates, week, -1)
+        contrib.numbers["date"] = dates
+        self.draws = int(resp.numbers["draw"].max()) + 1
+        resp.numbers["media"] = resp.codes["kind"] == resp.code("kind", "media")
+        self.media: list[str] = _names(_appearance(resp.codes["variable"][resp.numbers["media"]]),
+                                       resp.names["variable"])
+        self.taxonomy = self._taxonomy(contributions, contrib)
+        self.series = []
+        r_rows, c_rows = _groups(resp.codes["audience"]), _groups(contrib.codes["audience"])
+        for a, rows in r_rows.items():
+            audience = None if a < 0 else resp.names["audience"][a]
+            ca = -1 if audience is None else contrib.code("audience", audience)
+            c = contrib.select(c_rows.get(ca, slice(0, 0)))
+            self.series.append(self._series(resp.select(rows), c, audience))
+
+    @classmethod
+    def from_run_folder(cls, folder) -> "ResponseEngine":
+        """The engine of a run folder's ``response.parquet`` and ``contributions.parquet``, read with
+        PyArrow (text columns of the draws dictionary-encoded): the same engine as from the frames
+        ``pd.read_parquet`` gives, several times faster."""
+        import pyarrow.parquet as pq
+
+        folder = Path(folder)
+        with pq.ParquetFile(folder / "response.parquet",
+                            read_dictionary=["audience", "variable", "kind", "parameter"]) as f:
+            response = f.read(use_threads=False)  # (lighter than pq.read_table's datasets)
+        with pq.ParquetFile(folder / "contributions.parquet") as f:
+            contributions = f.read(use_threads=False)
+        return cls(response, contributions)
 
     # ------------------------------------------------------------------------------------------ building
 
-    def _series(self, resp: pd.DataFrame, contrib: pd.DataFrame, audience: str | None) -> Series:
+    def _taxonomy(self, contributions, contrib: "_Rows") -> pd.DataFrame:
+        """The labels of each media variable: those of its first media row in the contributions."""
+        rows = np.flatnonzero(contrib.codes["kind"] == contrib.code("kind", "media"))
+        codes = contrib.codes["variable"][rows]
+        starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else codes
+        _, first = np.unique(codes[starts], return_index=True)
+        rows = rows[starts[np.sort(first)]]  # each variable's first media row, in order of appearance
+        first_row = dict(zip(contrib.codes["variable"][rows].tolist(), rows.tolist()))
+        want = [first_row.get(contrib.code("variable", v)) for v in self.media]
+        if None not in want:  # (every media variable has rows: take them in the engine's order)
+            index = pd.Index(self.media, name="variable")
+            if isinstance(contributions, pd.DataFrame):
+                return pd.DataFrame({c: contributions[c].array.take(want) for c in TAXONOMY}, index=index)
+            labels = contributions.select(list(TAXONOMY)).take(want).to_pandas()  # (pyarrow Table)
+            labels.index = index
+            return labels
+        if isinstance(contributions, pd.DataFrame):
+            media_rows = contributions.iloc[rows]
+        else:
+            media_rows = contributions.select(["variable", *TAXONOMY]).take(rows).to_pandas()
+        return media_rows.drop_duplicates("variable").set_index("variable").reindex(self.media)[list(TAXONOMY)]
+
+    def _series(self, resp: "_Rows", contrib: "_Rows", audience: str | None) -> Series:
         D, N = self.draws, len(self.dates)
         where = f" of audience {audience!r}" if audience else ""
-        media = _ordered(resp.loc[resp["kind"] == "media", "variable"])
-        m = resp[resp["kind"] == "media"]
-        P = _Draws(resp, D)
-        hill = (m["parameter"] == "half_saturation").any()
+        var, par, var_names, par_names = (resp.codes["variable"], resp.codes["parameter"], resp.names["variable"],
+                                          resp.names["parameter"])
+        is_media = resp.numbers["media"]
+        media = _names(_appearance(var[is_media]), var_names)
+        P = _Draws.of(var, par, resp.numbers["draw"], resp.numbers["value"], var_names, par_names, D)
+        hill = bool(np.any(par[is_media] == resp.code("parameter", "half_saturation")))
         x_scale = P.matrix("x_scale", media)[0] if media else np.zeros(0)
         l_max = int(P.matrix("l_max", media)[0, 0]) if media else 1
-        base = resp[resp["variable"] == "baseline"]
-        if not len(base):
+        base = var == resp.code("variable", "baseline")
+        if not base.any():
             raise PlanError(f"the response draws{where} have no baseline parameters")
-        season_names = sorted({p for p in base["parameter"] if p[:4] in ("sin_", "cos_")},
+        season_names = sorted({p for p in _names(np.unique(par[base]), par_names) if p is not None
+                               and p[:4] in ("sin_", "cos_")},
                               key=lambda p: (int(p.split("_")[1]), p[:3] != "sin"))
         n_train = int(P.vector("baseline", "n_train")[0])
 
-        def weekly(kind_rows: pd.DataFrame, column: str) -> np.ndarray:
-            wide = kind_rows.pivot_table(index="date", columns="variable", values=column, aggfunc="sum",
-                                         dropna=False).reindex(index=pd.DatetimeIndex(self.dates), columns=media)
-            return wide.to_numpy(float)
+        kind, cvar, week = contrib.codes["kind"], contrib.codes["variable"], contrib.numbers["week"]
+        cvar_code = {name: i for i, name in enumerate(contrib.names["variable"])}
 
-        mrows = contrib[contrib["kind"] == "media"]
-        spend = np.nan_to_num(weekly(mrows, "spend"))
-        impressions = weekly(mrows, "impressions")
+        def weekly(rows: np.ndarray, names: list, column: str) -> tuple[np.ndarray, np.ndarray]:
+            """(N, len(names)) sums of a column over the rows of each week and variable (missing values
+            skipped), and whether any row has the cell."""
+            col = np.full(len(cvar_code) + 1, -1)  # contributions' variable code + 1 -> position in names
+            for j, name in enumerate(names):
+                if name in cvar_code:
+                    col[cvar_code[name] + 1] = j
+            w, j = week[rows], col[cvar[rows] + 1]
+            keep = (w >= 0) & (j >= 0)
+            cell = w[keep] * len(names) + j[keep]
+            x = contrib.numbers[column][rows][keep]
+            size = N * len(names)
+            total = np.bincount(cell, weights=np.where(np.isnan(x), 0.0, x), minlength=size)
+            return total.reshape(N, len(names)), (np.bincount(cell, minlength=size) > 0).reshape(N, len(names))
+
+        mrows = np.flatnonzero(kind == contrib.code("kind", "media"))
+        spend, has = weekly(mrows, media, "spend")
+        spend = np.nan_to_num(np.where(has, spend, np.nan))
+        impressions, has = weekly(mrows, media, "impressions")
+        impressions = np.where(has, impressions, np.nan)
         uses = self._signals(P, media, spend, impressions, x_scale, n_train)
         # controls, owned / earned media and holidays: weekly mean contribution, scaled per draw
-        orows = contrib[contrib["kind"].isin(OTHER_KINDS)]
-        names = _ordered(orows["variable"])
-        ratio = np.ones((D, N))
+        orows = np.flatnonzero(np.isin(kind, [contrib.code("kind", k) for k in OTHER_KINDS]))
+        names = _names(_appearance(cvar[orows]), contrib.names["variable"])
+        ratio = partial(np.ones, (D, N))
         others = np.zeros(N)
         if names:
-            per = orows.pivot_table(index="date", columns="variable", values="contribution", aggfunc="sum")
-            per = per.reindex(index=pd.DatetimeIndex(self.dates), columns=names).fillna(0.0).to_numpy(float)
+            per = weekly(orows, names, "contribution")[0]  # (N, O), no rows: 0
             coef = np.column_stack([P.vector(n, "coefficient") for n in names])  # (D, O)
             mean = coef.mean(axis=0)
             scale = np.where(np.abs(mean) > 1e-12, coef / np.where(np.abs(mean) > 1e-12, mean, 1.0), 1.0)
             others = per.sum(axis=1)
-            ratio = scale @ per.T  # (D, N): per draw, the sum of the weekly contributions
-            with np.errstate(invalid="ignore", divide="ignore"):
-                ratio = np.where(np.abs(others) > 0, ratio / others, 1.0)
-        actual = (contrib[contrib["kind"] == "baseline"].set_index("date")["transactions"]
-                  .reindex(pd.DatetimeIndex(self.dates)).to_numpy(float))
+            ratio = partial(_ratio, scale, per, others)  # (computed on first use: only forecasts need it)
+        brows = np.flatnonzero(kind == contrib.code("kind", "baseline"))
+        if len(np.unique(contrib.numbers["date"][brows])) < len(brows):
+            raise PlanError(f"the run's contributions{where} have more than one baseline row in a week")
+        actual = np.full(N, np.nan)
+        w = week[brows]
+        actual[w[w >= 0]] = contrib.numbers["transactions"][brows][w >= 0]
         return Series(
             audience=audience, media=media, index=np.array([self.media.index(v) for v in media], dtype=int),
             saturation="hill" if hill else "logistic",
@@ -203,8 +338,8 @@ class ResponseEngine:
             lam=None if hill or not media else P.matrix("saturation_lambda", media),
             beta=P.matrix("beta", media) if media else np.zeros((D, 0)),
             x_scale=x_scale, uses_impressions=uses, l_max=l_max,
-            intercept=P.vector("baseline", "intercept"),
-            trend=P.vector("baseline", "trend") if P.has("baseline", "trend") else None,
+            intercept=P.vector("baseline", "intercept").copy(),
+            trend=P.vector("baseline", "trend").copy() if P.has("baseline", "trend") else None,
             season=(np.column_stack([P.vector("baseline", p) for p in season_names]) if season_names
                     else np.zeros((D, 0))),
             y_scale=float(P.vector("baseline", "y_scale")[0]), n_train=n_train,
@@ -258,15 +393,19 @@ class ResponseEngine:
             j -= YEAR_WEEKS
         return j if j >= 0 else None
 
+    @staticmethod
+    def _reference_weeks(weeks: np.ndarray, n: int) -> np.ndarray:
+        """:meth:`_reference_week` of each week (H,) of ``n`` weeks of data, -1 for none."""
+        j = np.asarray(weeks, dtype=np.int64)
+        r = np.where(j >= n, j - YEAR_WEEKS * ((j - n) // YEAR_WEEKS + 1), j)
+        return np.where((j < 0) | (r < 0), -1, r)
+
     def _filled(self, values: np.ndarray, weeks: np.ndarray) -> np.ndarray:
         """``values`` (N, ...) at the given week indices, with the reference-week rule (zero before week 0
         and where a reference week falls before it)."""
-        n = len(values)
-        out = np.zeros((len(weeks),) + values.shape[1:])
-        for i, j in enumerate(weeks):
-            r = self._reference_week(int(j), n)
-            if r is not None:
-                out[i] = values[r]
+        r = self._reference_weeks(weeks, len(values))
+        out = np.zeros((len(r),) + values.shape[1:])
+        out[r >= 0] = values[r[r >= 0]]
         return out
 
     def default_plan(self, start, weeks: int) -> pd.DataFrame:
@@ -321,7 +460,7 @@ class ResponseEngine:
         are history."""
         L = s.l_max
         T = xs.shape[0] - (L - 1)
-        w = np.moveaxis(adstock_weights(s.alpha, L), 0, 1)  # (D, L, V)
+        w = _adstock_weights(s)  # (D, L, V)
         lagged = np.stack([xs[L - 1 - l: L - 1 - l + T] for l in range(L)], axis=0)  # (L, T, V)
         return np.einsum("ltv,dlv->dtv", lagged, w)
 
@@ -392,13 +531,105 @@ class ResponseEngine:
                         taxonomy=self.taxonomy)
 
 
-def _ordered(column: pd.Series) -> list:
-    """The distinct values in order of first appearance (None for missing)."""
-    return [None if pd.isna(v) else v for v in column.unique()]
+def _adstock_weights(s: Series) -> np.ndarray:
+    """(D, L, V) a series' adstock weights, C-contiguous (einsum runs over them twice as fast as over the
+    transposed view); kept on the series while its ``alpha`` and ``l_max`` stay the same."""
+    kept = s.__dict__.get("_adstock_weights")
+    if kept is not None and kept[0] == s.l_max and kept[1] is s.alpha and np.array_equal(kept[2], s.alpha):
+        return kept[3]
+    w = np.ascontiguousarray(np.moveaxis(adstock_weights(s.alpha, s.l_max), 0, 1))
+    s.__dict__["_adstock_weights"] = (s.l_max, s.alpha, s.alpha.copy(), w)
+    return w
 
 
-def _same(column: pd.Series, value) -> pd.Series:
-    return column.isna() if value is None else column == value
+def _ratio(scale: np.ndarray, per: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """(D, N) per draw, the sum of the weekly contributions ``per`` (N, O) scaled by ``scale`` (D, O),
+    over their mean sum ``others`` (N,) (1 where that is 0)."""
+    ratio = scale @ per.T
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(np.abs(others) > 0, ratio / others, 1.0)
+
+
+def _codes(column) -> tuple[np.ndarray, list]:
+    """A text column (pandas Series or pyarrow array) as integer codes, -1 where missing, and the values
+    the codes stand for."""
+    if isinstance(column, pd.Series):
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            codes, names = column.cat.codes.to_numpy(), column.cat.categories.tolist()
+        else:
+            codes, uniques = pd.factorize(column)
+            names = uniques.tolist()
+    else:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if isinstance(column, pa.ChunkedArray):
+            if pa.types.is_dictionary(column.type) and column.num_chunks > 1:
+                column = column.unify_dictionaries()
+            column = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+        if pa.types.is_null(column.type):
+            return np.full(len(column), -1, dtype=np.int64), []
+        if not pa.types.is_dictionary(column.type):
+            column = pc.dictionary_encode(column)
+        indices = column.indices
+        if indices.null_count == 0:
+            codes = indices.to_numpy()
+        elif indices.null_count == len(indices):
+            codes = np.full(len(indices), -1, dtype=np.int32)
+        else:
+            codes = pc.fill_null(indices, -1).to_numpy(zero_copy_only=False)
+        names = column.dictionary.to_pylist()
+    if codes.dtype.itemsize < 4:  # (room for the arithmetic on codes)
+        codes = codes.astype(np.int32)
+    if any(n is None for n in names) or len(set(names)) < len(names):  # (a missing or repeated value)
+        uniques, to = pd.factorize(pd.Series(names, dtype=object))
+        codes = np.where(codes >= 0, np.r_[to, -1][codes], -1)
+        names = uniques.tolist()
+    return codes, names
+
+
+def _numbers(column, dtype: type | None) -> np.ndarray:
+    """A numeric column (pandas Series or pyarrow array) as a NumPy array, NaN where missing."""
+    if isinstance(column, pd.Series):
+        return column.to_numpy() if dtype is None else column.to_numpy(dtype=dtype, na_value=np.nan)
+    out = column.to_numpy() if hasattr(column, "to_numpy") else np.asarray(column)
+    return out if dtype is None else out.astype(dtype, copy=False)
+
+
+def _dates(column) -> np.ndarray:
+    """A date column (pandas Series or pyarrow array) as datetime64."""
+    if not isinstance(column, pd.Series):
+        column = column.to_pandas()
+    return pd.to_datetime(column).to_numpy()
+
+
+def _appearance(codes: np.ndarray) -> np.ndarray:
+    """The distinct codes in order of first appearance."""
+    if not len(codes):
+        return codes
+    runs = codes[np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])]
+    _, first = np.unique(runs, return_index=True)
+    return runs[np.sort(first)]
+
+
+def _groups(codes: np.ndarray) -> dict[int, slice | np.ndarray]:
+    """The rows of each distinct code, in order of first appearance: a slice where they are consecutive
+    (the tables keep each audience's rows together), else their indices."""
+    if not len(codes):
+        return {}
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    runs = codes[starts].tolist()
+    if len(set(runs)) == len(runs):
+        if len(runs) == 1:
+            return {runs[0]: slice(None)}
+        ends = np.r_[starts[1:], len(codes)].tolist()
+        return {c: slice(a, b) for c, a, b in zip(runs, starts.tolist(), ends)}
+    return {c: np.flatnonzero(codes == c) for c in _appearance(codes).tolist()}
+
+
+def _names(codes: np.ndarray, names: list) -> list:
+    """The values of codes (None for missing)."""
+    return [None if c < 0 else names[c] for c in codes.tolist()]
 
 
 def check_plan(plan: pd.DataFrame, media: list[str]) -> np.ndarray:
@@ -408,12 +639,19 @@ def check_plan(plan: pd.DataFrame, media: list[str]) -> np.ndarray:
     if unknown:
         raise PlanError(f"the plan names unknown media variable(s) {', '.join(map(repr, unknown))}; "
                         f"the run's are {', '.join(media)}")
-    P = plan.reindex(columns=media).apply(pd.to_numeric, errors="coerce")
-    bad = P.isna() & plan.reindex(columns=media).notna()
-    if bad.to_numpy().any():
-        r, c = np.argwhere(bad.to_numpy())[0]
-        raise PlanError(f"the plan's spend for '{media[c]}' in week {plan.index[r]} is not a number")
-    arr = P.fillna(0.0).to_numpy(float)
+    if plan.columns.is_unique and all(isinstance(t, np.dtype) and t.kind in "fiu" for t in plan.dtypes):
+        # numbers already (the usual case): placed by column, missing ones 0 (laid out as below)
+        arr = np.zeros((len(media), len(plan))).T
+        pos = plan.columns.get_indexer(media)
+        arr[:, pos >= 0] = plan.to_numpy(dtype=float)[:, pos[pos >= 0]]
+        arr[np.isnan(arr)] = 0.0
+    else:
+        P = plan.reindex(columns=media).apply(pd.to_numeric, errors="coerce")
+        bad = P.isna() & plan.reindex(columns=media).notna()
+        if bad.to_numpy().any():
+            r, c = np.argwhere(bad.to_numpy())[0]
+            raise PlanError(f"the plan's spend for '{media[c]}' in week {plan.index[r]} is not a number")
+        arr = P.fillna(0.0).to_numpy(float)
     if (arr < 0).any():
         r, c = np.argwhere(arr < 0)[0]
         raise PlanError(f"the plan's spend for '{media[c]}' in week {plan.index[r]} is negative ({arr[r, c]:g})")

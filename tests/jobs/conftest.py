@@ -95,3 +95,22 @@ def _stop(process: subprocess.Popen) -> None:
 
 def _tail(path, lines: int = 40) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+@pytest.fixture(scope="module")
+def tables():
+    """The bundled demo run's response draws and contributions, as ``pd.read_parquet`` gives them."""
+    import pandas as pd
+
+    from store.paths import BUNDLED_DEMO_RUNS
+
+    run = next(p for p in BUNDLED_DEMO_RUNS.iterdir() if p.is_dir())
+    return pd.read_parquet(run / "response.parquet"), pd.read_parquet(run / "contributions.parquet")
+
+
+@pytest.fixture(scope="module")
+def engine(tables):
+    """The bundled demo run's response engine."""
+    from jobs.response_engine import ResponseEngine
+
+    return ResponseEngine(*tables)

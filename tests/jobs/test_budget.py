@@ -137,12 +137,17 @@ def test_gradients_match_finite_differences(problem):
     B = problem.reference * 0.8 + 1e5
     v, g = problem.evaluate(B)
     for i in (0, 4, 10):
-        h = 1e-4 * B[i]
-        up, down = B.copy(), B.copy()
-        up[i] += h
-        down[i] -= h
-        fd = (problem.values(up).mean() - problem.values(down).mean()) / (2 * h)
+        fd = _central_difference(lambda x: problem.values(x).mean(), B, i)
         assert g.mean(axis=0)[i] == pytest.approx(fd, rel=1e-5)
+
+
+def _central_difference(f, B, i, rel=1e-4):
+    """(f(B + h e_i) - f(B - h e_i)) / 2h, h a small share of B_i."""
+    h = rel * B[i]
+    up, down = B.copy(), B.copy()
+    up[i] += h
+    down[i] -= h
+    return (f(up) - f(down)) / (2 * h)
 
 
 @pytest.mark.parametrize("factor", [0.45, 0.57, 1.36])
@@ -159,3 +164,34 @@ def test_no_random_start_beats_the_optimum_at_other_budgets(problem, factor):
     free = (a.optimal > a.lower + tol) & (a.optimal < a.upper - tol)
     m = a.marginal_optimal[free]
     assert (m.max() - m.min()) / m.mean() <= 0.01
+
+
+def test_curvature_matches_finite_differences_of_the_gradient(problem):
+    B = problem.reference * 0.9 + 2e5
+    _, H = problem.curvature(B)
+    for i in (1, 5, 9):
+        fd = _central_difference(lambda x: problem.marginal(x)[i], B, i)
+        assert H[i] == pytest.approx(fd, rel=1e-4)
+
+
+@pytest.mark.parametrize("factor", [0.8, 1.0, 1.2])
+def test_the_optimum_is_at_least_what_scipy_slsqp_finds(problem, factor):
+    """An independent solver on the same objective (SciPy's SLSQP, from the current split and from an even
+    split) finds nothing better than the optimiser's answer."""
+    from scipy.optimize import minimize
+
+    budget = float(problem.reference.sum() * factor)
+    ours = problem.optimize(budget)
+    V = len(problem.variables)
+    scale = problem.values(ours.current).mean()
+
+    def fun(u):
+        v, g = problem.evaluate(u * budget)
+        return -v.mean() / scale, -g.mean(axis=0) * budget / scale
+
+    for start in (ours.current / budget, np.full(V, 1.0 / V)):
+        res = minimize(fun, start, jac=True, method="SLSQP", bounds=[(0.0, 1.0)] * V,
+                       constraints=[{"type": "eq", "fun": lambda u: u.sum() - 1.0}],
+                       options={"ftol": 1e-12, "maxiter": 500})
+        found = problem.values(np.clip(res.x, 0, None) / np.clip(res.x, 0, None).sum() * budget).mean()
+        assert found <= ours.value_optimal.mean() * (1 + 1e-9)

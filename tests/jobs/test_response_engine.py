@@ -9,19 +9,6 @@ import pytest
 
 from jobs.response_engine import PlanError, ResponseEngine
 from jobs.transforms import geometric_adstock, hill_saturation
-from store.paths import BUNDLED_DEMO_RUNS
-
-RUN = next(p for p in BUNDLED_DEMO_RUNS.iterdir() if p.is_dir())
-
-
-@pytest.fixture(scope="module")
-def tables():
-    return pd.read_parquet(RUN / "response.parquet"), pd.read_parquet(RUN / "contributions.parquet")
-
-
-@pytest.fixture(scope="module")
-def engine(tables):
-    return ResponseEngine(*tables)
 
 
 def _media_by_week(contrib: pd.DataFrame) -> pd.DataFrame:
