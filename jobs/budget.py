@@ -387,9 +387,10 @@ class BudgetProblem:
             best = self._refine(x0, lo, hi, budget)
             values_best, grad_best = self.evaluate(best)
             converged, spread = self.kkt(best, lo, hi, grad_best.mean(axis=0))
-            if not converged and start is not None:
-                # a start in a flat corner (S-shaped responses at zero have no gradient): try again from
-                # the current split and keep the better answer
+            if start is not None and (not converged or values_best.mean() < self._vgh(default)[0]):
+                # a start in a flat corner (S-shaped responses at zero have no gradient), or one that led to
+                # a local optimum worse than the current split: try again from the current split and keep
+                # the better answer
                 again = self._refine(default, lo, hi, budget)
                 values_again, grad_again = self.evaluate(again)
                 if values_again.mean() > values_best.mean():

@@ -160,6 +160,7 @@ def test_no_random_start_beats_the_optimum_at_other_budgets(problem, factor):
     for _ in range(4):
         other = problem.optimize(budget, start=rng.dirichlet(np.ones(len(problem.variables))) * budget)
         assert other.value_optimal.mean() <= a.value_optimal.mean() * (1 + 1e-6)
+        assert other.converged and other.value_optimal.mean() >= other.value_current.mean()
     tol = 1e-6 * budget
     free = (a.optimal > a.lower + tol) & (a.optimal < a.upper - tol)
     m = a.marginal_optimal[free]
