@@ -11,6 +11,7 @@ import logging
 import panel as pn
 import param
 from bokeh.models.widgets.tables import NumberFormatter
+from panel.io.document import hold
 
 from artemis_panel import charts
 from artemis_panel.branding import stylesheet
@@ -18,6 +19,8 @@ from artemis_panel.measure_data import MeasureData, kpi_cards, load_measure, sel
 from artemis_panel.state import AppState
 
 log = logging.getLogger(__name__)
+
+LOADING_DELAY_S = 0.15  # answers quicker than this redraw without the loading indicator
 
 _TABLE_FORMATS = {
     "contribution": NumberFormatter(format="0,0"), "lo": NumberFormatter(format="0,0"),
@@ -124,9 +127,14 @@ class MeasureView(pn.viewable.Viewer):
         self._token += 1
         token = self._token
         doc = pn.state.curdoc
-        self._layout.loading = True
+        task = asyncio.ensure_future(asyncio.to_thread(self._ask))
+        # the loading indicator only for an answer that keeps the user waiting: flashing it on a fast
+        # one costs the browser two layouts of the whole tab for nothing
+        done, _ = await asyncio.wait({task}, timeout=LOADING_DELAY_S)
+        if not done and token == self._token:
+            self._layout.loading = True
         try:
-            data = await asyncio.to_thread(self._ask)
+            data = await task
         except Exception as e:  # noqa: BLE001
             data, error = None, e
         else:
@@ -135,13 +143,15 @@ class MeasureView(pn.viewable.Viewer):
         def apply() -> None:  # (a next-tick callback holds the document lock the Bokeh models need)
             if token != self._token:  # a newer change is being answered
                 return
-            try:
-                if error is not None:
-                    self._failed(error)
-                else:
-                    self._loaded(data)
-            finally:
-                self._layout.loading = False
+            # every chart, the table and the cards change in one message: the browser lays the tab out once
+            with hold(doc):
+                try:
+                    if error is not None:
+                        self._failed(error)
+                    else:
+                        self._loaded(data)
+                finally:
+                    self._layout.loading = False
 
         doc.add_next_tick_callback(apply)
 
@@ -179,7 +189,12 @@ class MeasureView(pn.viewable.Viewer):
 
     # ------------------------------------------------------------------ drawing
     def _draw(self, skip: str | None = None) -> None:
-        """Draw every chart (all but ``skip``, the chart the selection was made in) from the loaded data."""
+        """Draw every chart (all but ``skip``, the chart the selection was made in) from the loaded data,
+        sent to the browser as one change."""
+        with hold(pn.state.curdoc):
+            self._draw_now(skip)
+
+    def _draw_now(self, skip: str | None) -> None:
         data = self._data
         s = self.state
         if data is None:
