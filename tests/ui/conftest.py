@@ -51,6 +51,18 @@ def serve(data_dir: Path, port: int, log: Path, store: Path | None = None, *,
     raise RuntimeError(f"panel serve did not start in 120 s:\n{log.read_text()[-3000:]}")
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed UI test's report carries the tail of the served app's log (its tracebacks and warnings),
+    since what went wrong on the server side is otherwise invisible from the browser."""
+    outcome = yield
+    report = outcome.get_result()
+    data = item.funcargs.get("app_data") if hasattr(item, "funcargs") else None
+    if report.failed and data is not None and (data / "panel.log").exists():
+        report.sections.append(("panel serve log (last 4000 characters)",
+                                (data / "panel.log").read_text(errors="replace")[-4000:]))
+
+
 @pytest.fixture(scope="session")
 def app_data(tmp_path_factory) -> Path:
     """The served app's data folder (its store is ``artemis.duckdb`` there)."""

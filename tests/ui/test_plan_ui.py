@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from store.paths import BUNDLED_DEMO_RUNS
 from tests.ui.conftest import status, wait_renders
@@ -20,6 +21,28 @@ def open_tab(page, name: str) -> None:
     page.locator(".bk-tab", has_text=name).first.click()
 
 
+def edit_scale(page, variable: str, value: str) -> None:
+    """Type ``value`` into a variable's scale cell and commit it with Enter, as a user does. Under load
+    the browser can rebuild the table (a layout pass) between the click and the Enter, which drops the
+    editor and the typed value on the browser side before anything is sent; then the user types it again,
+    and so does this helper, once. An edit the browser kept but the server never answered still fails
+    in the caller's wait for the redraw."""
+    cell = page.locator(".fc-scales .tabulator-row", has_text=variable).first \
+        .locator(".tabulator-cell[tabulator-field='scale']")
+    for attempt in range(2):
+        cell.click()
+        editor = cell.locator("input")
+        editor.fill(value)
+        editor.press("Enter")
+        try:
+            page.wait_for_function("([el, v]) => !el.querySelector('input') && Number(el.textContent.trim()) === Number(v)",
+                                   arg=[cell.element_handle(), value], polling=100, timeout=5_000)
+            return
+        except PlaywrightTimeout:
+            if attempt:
+                raise
+
+
 def test_editing_a_scale_in_the_plan_table_updates_the_forecast(page, spend, tmp_path):
     open_tab(page, "Forecast")
     st = wait_renders(page, 1, "forecast")
@@ -27,11 +50,7 @@ def test_editing_a_scale_in_the_plan_table_updates_the_forecast(page, spend, tmp
     assert float(st["spend"]) == pytest.approx(last_year.to_numpy().sum(), rel=1e-9)
     assert st["weeks"] == "13"
     n = int(st["renders"])
-    row = page.locator(".fc-scales .tabulator-row", has_text="Paid Search_Brand").first
-    row.locator(".tabulator-cell[tabulator-field='scale']").click()
-    editor = row.locator(".tabulator-cell[tabulator-field='scale'] input")
-    editor.fill("2")
-    editor.press("Enter")
+    edit_scale(page, "Paid Search_Brand", "2")
     st = wait_renders(page, n + 1, "forecast")
     want = last_year.to_numpy().sum() + last_year["Paid Search_Brand"].sum()
     assert float(st["spend"]) == pytest.approx(want, rel=1e-9)
