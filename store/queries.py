@@ -32,17 +32,18 @@ Conventions
 Tables
 ------
 Each question is answered from the smallest table that holds it exactly (:func:`_table`): the rollup
-summed over audiences (``contributions_national``) unless it filters or groups by audience; else the
-rollup summed over the variables of each channel (``contributions_audience``) if it groups by
-audience or by nothing; else the base ``contributions``, whose rows are in audience order within a
-run, so that an audience filter reads only those audiences' row groups. Runs of one audience (or
+summed over audiences (``contributions_national``) unless it filters or groups by audience; else, if it
+groups by audience or by nothing, the rollup of each audience's kind groups (``contributions_audience``),
+or with a channel filter the same by channel too (``contributions_channel``, which also answers by channel
+with an audience filter); else the base ``contributions``. Rows are in audience order within a run, so
+that an audience filter reads only those audiences' row groups. Runs of one audience (or
 none) have no rollups: their base rows are as few. The rollups keep every column the queries
 filter or group on, so they give the sums the base table gives (see ``store.schema.ROLLUPS``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Sequence
 
@@ -50,10 +51,14 @@ import numpy as np
 import pandas as pd
 
 from store.reader import StoreReader
+from store.schema import KIND_GROUPS, SERIES
 
 GROUPS = ("channel", "channel_group", "pillar", "message_type", "audience", "variable")
 BASE, NATIONAL, AUDIENCE = "contributions", "contributions_national", "contributions_audience"
+CHANNEL = "contributions_channel"
 ROLLUPS_SINCE = 2  # the schema version that added the rollups
+SPLIT_SINCE = 6  # the schema version that numbered audiences, keyed contributions_audience by kind group and
+# added contributions_channel
 PRIOR_YEAR_DAYS = 364  # 52 weeks: the same weekday, so weekly dates line up
 
 DateLike = date | datetime | pd.Timestamp | str | None
@@ -77,6 +82,8 @@ def _group_col(group_by: str) -> tuple[str, str]:
 def _as_date(value: DateLike, name: str) -> date | None:
     if value is None:
         return None
+    if type(value) is date:  # (as it is; not a datetime)
+        return value
     try:
         ts = pd.Timestamp(value)
     except (ValueError, TypeError) as e:
@@ -131,8 +138,10 @@ class _Filter:
         return cls(run_id, _as_list(brands, "brands"), _as_date(start, "start"), _as_date(end, "end"),
                    _as_list(audiences, "audiences"), _as_list(channels, "channels"))
 
-    def where(self, *, dates: bool = True, media_only: bool = False,
-              channels: bool = True) -> tuple[str, list[Any]]:
+    def where(self, *, dates: bool = True, media_only: bool = False, channels: bool = True,
+              numbers: dict[str, int] | None = None) -> tuple[str, list[Any]]:
+        """``numbers``: the run's audience numbers (``audience_no``, see :func:`_numbers`), to filter on
+        instead of the audience names."""
         params: list[Any] = [self.run_id]
         parts = ["run_id = ?"]
         if self.brands is not None:
@@ -143,7 +152,11 @@ class _Filter:
         if dates and self.end is not None:
             parts.append("date <= ?")
             params.append(self.end)
-        if self.audiences is not None:
+        if self.audiences is not None and numbers is not None:
+            nos = sorted({numbers[a] for a in self.audiences if a in numbers})
+            parts.append(f"audience_no IN ({', '.join('?' * len(nos))})" if nos else "FALSE")
+            params.extend(nos)
+        elif self.audiences is not None:
             parts.append(_in("audience", self.audiences, params))
         if media_only:
             parts.append("kind = 'media'")
@@ -153,11 +166,48 @@ class _Filter:
         return " AND ".join(parts), params
 
 
+@dataclass
+class _RunAudiences:
+    """A run's row of ``run_audiences`` per audience: its brand, its audiences' numbers and each audience's
+    (NULL's too) first and last date."""
+
+    brand: str
+    numbers: dict[str, int]
+    dates: dict[str | None, tuple[date, date]]
+
+
+def _run_audiences(r: StoreReader) -> dict[str, _RunAudiences]:
+    """The audiences of every run, in a store of version 6 or later (read once per store file: a small table)."""
+    def read() -> dict[str, _RunAudiences]:
+        out: dict[str, _RunAudiences] = {}
+        for run_id, brand, audience, number, first, last in r.execute(
+                "SELECT run_id, brand, audience, audience_no, first_date, last_date FROM run_audiences"):
+            run = out.setdefault(run_id, _RunAudiences(brand, {}, {}))
+            if audience is not None:
+                run.numbers[audience] = number
+            run.dates[audience] = (first, last)
+        return out
+    return r.memo("run_audiences", read)
+
+
+_NO_AUDIENCES = _RunAudiences("", {}, {})
+
+
+def _numbers(r: StoreReader, f: _Filter, table: str) -> dict[str, int] | None:
+    """The audience numbers to filter ``table`` on for ``f`` (None: filter on the names, as in a store older
+    than version 6, or with no audience filter)."""
+    if f.audiences is None or table == NATIONAL or r.schema_version < SPLIT_SINCE:
+        return None
+    return _run_audiences(r).get(f.run_id, _NO_AUDIENCES).numbers
+
+
 def _rollups(r: StoreReader, run_id: str) -> bool:
     """Whether the store has rollups of this run (it has none of a run of one audience or none: there the
     base table is as small as a rollup would be; nor a store no sync has upgraded to them yet)."""
     if r.schema_version < ROLLUPS_SINCE:
         return False
+    if r.schema_version >= SPLIT_SINCE:  # (the runs of more than one audience, as the sync builds them)
+        return len(_run_audiences(r).get(run_id, _NO_AUDIENCES).dates) > 1
     return r.memo(("rollups", run_id), lambda: bool(r.execute(
         f"SELECT EXISTS (SELECT 1 FROM {NATIONAL} WHERE run_id = ?)", [run_id])[0][0]))
 
@@ -168,9 +218,94 @@ def _table(r: StoreReader, f: _Filter, group_by: str | None = None) -> str:
         return BASE
     if f.audiences is None and group_by != "audience":
         return NATIONAL
-    if group_by in (None, "audience"):
-        return AUDIENCE
-    return BASE  # (with an audience filter, zone maps skip the row groups of the other audiences)
+    if r.schema_version < SPLIT_SINCE:  # (a store no sync has upgraded yet: one audience rollup by kind and
+        # channel since version 3, by kind in version 2)
+        return AUDIENCE if group_by in (None, "audience") and (f.channels is None or r.schema_version >= 3) else BASE
+    if f.channels is None:
+        return AUDIENCE if group_by in (None, "audience") else BASE
+    return CHANNEL if group_by in (None, "audience", "channel") else BASE
+    # (the rest, with an audience filter: zone maps skip the row groups of the other audiences)
+
+
+def _source(r: StoreReader, f: _Filter, group_by: str | None = None, *, dates: bool = True,
+            media_only: bool = False) -> tuple[str, str, list[Any]]:
+    """``(FROM, WHERE, values)`` of a question: its table (:func:`_table`) and ``f.where(...)``."""
+    table = _table(r, f, group_by)
+    return (table, *f.where(dates=dates, media_only=media_only, numbers=_numbers(r, f, table)))
+
+
+def _run_series(r: StoreReader) -> dict[str, dict[int, tuple]]:
+    """The series of every run (store version 6 or later): number -> its labels, in the order of
+    ``store.schema.SERIES`` (read once per store file: a small table)."""
+    def read() -> dict[str, dict[int, tuple]]:
+        out: dict[str, dict[int, tuple]] = {}
+        for run_id, number, *labels in r.execute(f"SELECT run_id, series_no, {', '.join(SERIES)} FROM run_series"):
+            out.setdefault(run_id, {})[number] = tuple(labels)
+        return out
+    return r.memo("run_series", read)
+
+
+class _Key:
+    """What a question's sums are grouped by in SQL (``sql``), and how those keys read back as the kind and the
+    group column of the rows summed. In a store of version 6 or later, small integers where the table has
+    them (DuckDB sums by those several times faster than by text): the series of contributions and
+    contributions_national (``series_no``, see ``store.schema.SERIES``), the kind group and audience numbers
+    of the audience rollups (``kind_no``, ``audience_no``); else the text columns ``kind`` and the group's.
+    Several keys may read back as the same kind and group: their sums are added up."""
+
+    def __init__(self, sql: str, kinds: Sequence | None = None, groups: Sequence | None = None):
+        self.sql = sql  # the GROUP BY columns: one (a series: both kind and group) or two (kind, then group)
+        self._kinds, self._groups = kinds, groups  # number -> kind / group (None: the keys are the text itself)
+        self._one = "," not in sql
+
+    def rows(self, rows: list[tuple]) -> list[tuple]:
+        """``(kind, group, *sums)`` of fetched rows ``(*key, *sums)``."""
+        kinds, groups = self._kinds, self._groups
+        if kinds is None:
+            return rows
+        if self._one:
+            return [(kinds[k], groups[k], *sums) for k, *sums in rows]
+        return [(kinds[k or 0], groups[g or 0], *sums) for k, g, *sums in rows]  # (NULL as 0: None)
+
+    def codes(self, keys: list[np.ndarray]) -> tuple[list, np.ndarray, list, np.ndarray]:
+        """(kind values, the kind code of each row, group values, the group code of each row) of fetched key
+        columns; a code indexes its values (NULL: None)."""
+        if self._kinds is None:
+            (kind_code, kinds), (group_code, groups) = (pd.factorize(_texts(k)) for k in keys)
+            return [*kinds, None], kind_code, [*groups, None], group_code  # (code -1, NULL: the None appended)
+        numbers = [np.where(np.ma.getmaskarray(k), 0, np.ma.getdata(k)).astype(np.int64) for k in keys]
+        kind_no, group_no = (numbers[0], numbers[0]) if self._one else numbers
+        return list(self._kinds), kind_no, list(self._groups), group_no
+
+
+def _key(r: StoreReader, f: _Filter, group_by: str, table: str) -> _Key:
+    """How to group the sums of a question on ``table`` by kind and ``group_by`` (see :class:`_Key`)."""
+    col, _ = _group_col(group_by)
+    if r.schema_version >= SPLIT_SINCE:
+        if table in (NATIONAL, BASE) and group_by != "audience":
+            series = _run_series(r).get(f.run_id, {})
+            kind, group = SERIES.index("kind"), SERIES.index(group_by)
+            size = max(series, default=0) + 1  # (numbers 1, 2, ...; 0 unused)
+            kinds, groups = [None] * size, [None] * size
+            for number, labels in series.items():
+                kinds[number], groups[number] = labels[kind], labels[group]
+            return _Key("series_no", kinds, groups)
+        if table in (AUDIENCE, CHANNEL) and group_by == "audience":
+            numbers = _run_audiences(r).get(f.run_id, _NO_AUDIENCES).numbers
+            groups = [None] * (max(numbers.values(), default=0) + 1)  # (0: NULL, national)
+            for name, number in numbers.items():
+                groups[number] = name
+            return _Key("kind_no, audience_no", [None, *KIND_GROUPS], groups)
+    return _Key(f"kind, {col}")
+
+
+def _grouped(r: StoreReader, f: _Filter, group_by: str, measures: str, *,
+             media_only: bool = False) -> list[tuple]:
+    """The sums ``measures`` (SQL) of a question, by kind and group column: rows ``(kind, group, *sums)``
+    (NULL group as NULL); several rows may have the same kind and group (see :class:`_Key`), to be added up."""
+    table, where, params = _source(r, f, group_by, media_only=media_only)
+    key = _key(r, f, group_by, table)
+    return key.rows(r.execute(f"SELECT {key.sql}, {measures} FROM {table} WHERE {where} GROUP BY ALL", params))
 
 
 def _seen(table: str) -> str:
@@ -194,6 +329,11 @@ def _fixed(kind: str | None) -> tuple[str, str]:
     return "Controls", "controls"
 
 
+# (kind group, step) of the non-media kinds (any other kind, or none: controls), as :func:`_fixed` gives them
+_CONTROLS = ("controls", "Controls")
+_FIXED_STEP = {k: _fixed(k)[::-1] for k in ("baseline", "seasonality", "holiday")}
+
+
 def _label(group_by: str, g: str | None) -> str:
     """A media row's group: its group column, or the label for NULL."""
     if g is not None:
@@ -209,9 +349,15 @@ def _plus(a: float | None, b: float | None) -> float | None:
 
 
 def _sums(acc: dict, key, values: Sequence[float | None]) -> None:
-    """Add ``values`` (one per measure) to ``acc[key]`` with :func:`_plus`."""
+    """Add ``values`` (one per measure) to ``acc[key]`` with :func:`_plus` (in place)."""
     have = acc.get(key)
-    acc[key] = list(values) if have is None else [_plus(a, b) for a, b in zip(have, values)]
+    if have is None:
+        acc[key] = list(values)
+        return
+    for i, b in enumerate(values):
+        if b is not None:
+            a = have[i]
+            have[i] = b if a is None else a + b
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
@@ -283,18 +429,60 @@ def contributions_over_time(r: StoreReader, run_id: str, group_by: str = "channe
     and Holidays, so the stack adds up to the model's fitted transactions. Columns: ``date``,
     ``group``, ``kind_group``, ``contribution``; ordered by date, then media groups first.
     """
-    col, fallback = _group_col(group_by)
+    _group_col(group_by)  # (raises ValueError outside the whitelist)
     f = _Filter.of(run_id, brands, start, end, audiences, channels)
-    where, params = f.where()
-    return r.query(
-        f"""SELECT date,
-                   CASE WHEN kind = 'media' THEN coalesce({col}, {fallback}) ELSE {_FIXED_GROUP} END AS "group",
-                   {_KIND_GROUP} AS kind_group,
-                   sum(contribution) AS contribution
-            FROM {_table(r, f, group_by)} WHERE {where} GROUP BY 1, 2, 3
-            ORDER BY date, kind_group <> 'media', kind_group, "group" """,
-        params,
-    )
+    table, where, params = _source(r, f, group_by)
+    key = _key(r, f, group_by, table)
+    # Summed by date and the stored keys in SQL (a few hundred to a few thousand rows); labelled, merged and
+    # ordered here, as ``SELECT date, CASE WHEN kind = 'media' THEN coalesce(<col>, <fallback>) ELSE <fixed
+    # group> END, <kind group>, sum(contribution) ... GROUP BY 1, 2, 3 ORDER BY date, kind_group <> 'media',
+    # kind_group, "group"`` would (that SQL takes twice as long, most of it labelling rows before summing them).
+    cols = list(r.numpy(f"SELECT date, {key.sql}, sum(contribution) FROM {table} WHERE {where} GROUP BY ALL",
+                        params).values())
+    return _over_time_frame(group_by, cols[0], *key.codes(cols[1:-1]), cols[-1])
+
+
+def _texts(values: np.ndarray) -> np.ndarray:
+    """A fetched text column as an object array, NULL as None."""
+    out = np.array(np.ma.getdata(values), dtype=object)
+    out[np.ma.getmaskarray(values)] = None
+    return out
+
+
+def _over_time_frame(group_by: str, dates: np.ndarray, kind_values: list, kind_code: np.ndarray,
+                     group_values: list, group_code: np.ndarray, values: np.ndarray) -> pd.DataFrame:
+    """The rows of :func:`contributions_over_time` from its sums by date and key: each sum's kind and group
+    column as codes into ``kind_values`` and ``group_values`` (see :class:`_Key`)."""
+    if not len(dates):  # (as DuckDB hands over an empty result: text columns of object dtype)
+        return pd.DataFrame({"date": np.array([], dtype="datetime64[us]"), "group": np.array([], dtype=object),
+                             "kind_group": np.array([], dtype=object), "contribution": np.array([], dtype=float)})
+    # every (kind group, label) a row can have: the media groups, then the fixed groups
+    pairs = [("media", _label(group_by, g)) for g in group_values] + [_fixed(k)[::-1] for k in kind_values]
+    names = sorted(set(pairs), key=lambda kg: (kg[0] != "media", kg[0], kg[1]))  # (the ORDER BY after date)
+    rank = {kg: i for i, kg in enumerate(names)}
+    media_rank = np.array([rank[pairs[i]] for i in range(len(group_values))], dtype=np.int64)
+    fixed_rank = np.array([-1 if k == "media" else rank[pairs[len(group_values) + i]]
+                           for i, k in enumerate(kind_values)], dtype=np.int64)
+    row_rank = fixed_rank[kind_code]
+    media = row_rank < 0
+    row_rank[media] = media_rank[group_code[media]]
+    day = np.asarray(dates).astype(np.int64)  # (microseconds)
+    first = day.min()
+    slot = (day - first) // 86_400_000_000 * len(names) + row_rank  # (whole days: DATE values)
+    size = int(slot.max()) + 1
+    seen = ~np.ma.getmaskarray(values)
+    rows = np.bincount(slot, minlength=size)
+    at = np.flatnonzero(rows)  # the (date, group) pairs that have rows, by date, then rank
+    sums = np.bincount(slot, weights=np.where(seen, np.ma.getdata(values), 0.0), minlength=size)[at]
+    summed = np.bincount(slot, weights=seen, minlength=size)[at] > 0  # (SQL sum: NULL when nothing is summed)
+    kind_group, label = (pd.array(v, dtype="str") for v in zip(*names))
+    which = at % len(names)
+    return pd.DataFrame({
+        "date": (first + at // len(names) * 86_400_000_000).astype("datetime64[us]"),
+        "group": label.take(which),
+        "kind_group": kind_group.take(which),
+        "contribution": np.where(summed, sums, np.nan),
+    })
 
 
 def totals(r: StoreReader, run_id: str, group_by: str = "channel", brands: Sequence[str] | None = None, *,
@@ -306,14 +494,9 @@ def totals(r: StoreReader, run_id: str, group_by: str = "channel", brands: Seque
     audiences (:math:`C_g / \sum_{t,a} y_{t,a}`); ``media_share`` its share of the (filtered) media
     contribution (:math:`C_g / \sum_h C_h`). Totals over all groups are in :func:`kpis`.
     """
-    col, fallback = _group_col(group_by)
+    _group_col(group_by)  # (raises ValueError outside the whitelist)
     f = _Filter.of(run_id, brands, start, end, audiences, channels)
-    where, params = f.where()
-    rows = r.execute(
-        f"""SELECT kind, {col} AS g, sum(contribution), sum(spend), sum(transactions)
-            FROM {_table(r, f, group_by)} WHERE {where} GROUP BY 1, 2""",
-        params,
-    )
+    rows = _grouped(r, f, group_by, "sum(contribution), sum(spend), sum(transactions)")
     transactions = media = None  # of the whole selection: actual transactions, media contribution
     groups: dict[str, list] = {}  # media group -> [contribution, spend]
     for kind, g, contribution, spend, tx in rows:
@@ -347,19 +530,15 @@ def kpis(r: StoreReader, run_id: str, brands: Sequence[str] | None = None, *, st
     range is the run's first / last week (within the audience filter).
     """
     f = _Filter.of(run_id, brands, start, end, audiences, channels)
-    w, p = f.where(dates=False)
-    if f.start is not None:  # only the two ranges are needed: [start - 364 d, end]
-        w += " AND date >= ?"
-        p.append(f.start - timedelta(days=PRIOR_YEAR_DAYS))
-    if f.end is not None:
-        w += " AND date <= ?"
-        p.append(f.end)
-    # One scan, aggregated by week; both ranges (which overlap when the range is longer than 52 weeks)
-    # and the run's first / last week are then read off those few rows.
+    # Only the two ranges are needed: [start - 364 d, end]. One scan, aggregated by week; both ranges (which
+    # overlap when the range is longer than 52 weeks) and the run's first / last week are then read off
+    # those few rows.
+    both = replace(f, start=f.start - timedelta(days=PRIOR_YEAR_DAYS) if f.start is not None else None)
+    source, w, p = _source(r, both)
     weekly = r.execute(
         f"""SELECT date, sum(transactions) FILTER (WHERE kind = 'baseline'),
                    sum(contribution) FILTER (WHERE kind = 'media'), sum(spend) FILTER (WHERE kind = 'media')
-            FROM {_table(r, f)} WHERE {w} GROUP BY 1""",
+            FROM {source} WHERE {w} GROUP BY 1""",
         p,
     )
     if weekly:
@@ -405,9 +584,17 @@ def _bounds(r: StoreReader, f: _Filter) -> tuple[date | None, date | None]:
     """``start`` / ``end`` of the filter, the run's first / last week (within the audiences) where not given."""
     if f.start is not None and f.end is not None:
         return f.start, f.end
-    w, p = f.where(dates=False, channels=False)
+    if r.schema_version >= SPLIT_SINCE:  # (from run_audiences: the first and last date of each audience)
+        run = _run_audiences(r).get(f.run_id, _NO_AUDIENCES)
+        if f.brands is not None and run.brand not in f.brands:
+            return f.start, f.end
+        spans = [v for a, v in run.dates.items() if f.audiences is None or a in f.audiences]
+        s, e = (min(v[0] for v in spans), max(v[1] for v in spans)) if spans else (None, None)
+        return f.start or s, f.end or e
+    table = _table(r, replace(f, channels=None))
+    w, p = f.where(dates=False, channels=False, numbers=_numbers(r, f, table))
     key = ("bounds", f.run_id, *(tuple(v) if v is not None else None for v in (f.brands, f.audiences)))
-    s, e = r.memo(key, lambda: r.execute(f"SELECT min(date), max(date) FROM {_table(r, f)} WHERE {w}", p)[0])
+    s, e = r.memo(key, lambda: r.execute(f"SELECT min(date), max(date) FROM {table} WHERE {w}", p)[0])
     return f.start or s, f.end or e
 
 
@@ -420,17 +607,18 @@ def decomposition(r: StoreReader, run_id: str, group_by: str = "channel", brands
     (running sum before / after the step; Total goes from 0 to the sum), ``kind``. Fixed groups
     without rows are left out.
     """
-    col, fallback = _group_col(group_by)
+    _group_col(group_by)  # (raises ValueError outside the whitelist)
     f = _Filter.of(run_id, brands, start, end, audiences, channels)
-    where, params = f.where()
-    rows = r.execute(
-        f"""SELECT kind, {col} AS g, sum(contribution) FROM {_table(r, f, group_by)} WHERE {where} GROUP BY 1, 2""",
-        params,
-    )
+    rows = _grouped(r, f, group_by, "sum(contribution)")
     steps: dict[tuple[str, str], list] = {}  # (kind group, step) -> [value]
+    unlabelled = _label(group_by, None)
     for kind, g, value in rows:
-        key = ("media", _label(group_by, g)) if kind == "media" else _fixed(kind)[::-1]
-        _sums(steps, key, (value,))
+        key = ("media", unlabelled if g is None else g) if kind == "media" else _FIXED_STEP.get(kind, _CONTROLS)
+        have = steps.get(key)
+        if have is None:
+            steps[key] = [value]
+        elif value is not None:
+            have[0] = value if have[0] is None else have[0] + value
     rank = {"baseline": 0, "controls": 1, "holidays": 2}
     order = sorted(steps, key=lambda k: (rank.get(k[0], 3), _desc(steps[k][0]), k[1]))
     out: dict[str, list] = {"step": [], "value": [], "start": [], "end": [], "kind": []}
@@ -461,19 +649,14 @@ def driver_performance(r: StoreReader, run_id: str, group_by: str = "channel",
     ``start`` / ``end``). Columns ``group``, ``spend``, ``impressions``, ``contribution``,
     ``efficiency``, ``effectiveness``; largest contribution first.
     """
-    col, fallback = _group_col(group_by)
+    _group_col(group_by)  # (raises ValueError outside the whitelist)
     f = _Filter.of(run_id, brands, start, end, audiences, channels)
     if prior_year:  # (no bounds means no rows for this run, brand and audiences: none either way)
         f.start, f.end = prior_year_range(*_bounds(r, f))
-    where, params = f.where(media_only=True)
-    table = _table(r, f, group_by)
-    rows = r.execute(
-        f"""SELECT {col} AS g, sum(spend), sum(impressions), sum(contribution), {_seen(table)}
-            FROM {table} WHERE {where} GROUP BY 1""",
-        params,
-    )
+    rows = _grouped(r, f, group_by, f"sum(spend), sum(impressions), sum(contribution), "
+                    f"{_seen(_table(r, f, group_by))}", media_only=True)
     groups: dict[str, list] = {}  # group -> [spend, impressions, contribution, contribution_seen]
-    for g, *values in rows:
+    for _, g, *values in rows:
         _sums(groups, _label(group_by, g), values)
     order = sorted(groups, key=lambda k: (_desc(groups[k][2]), k))
     cols: dict[str, list] = {"group": order, "spend": [], "impressions": [], "contribution": [], "efficiency": [],

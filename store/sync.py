@@ -24,8 +24,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from store.schema import (AUDIENCES, CONTRIBUTION_COLUMNS, RESPONSE_COLUMNS, ROLLUPS, SCHEMA_VERSION,
-                          SUMMARY_COLUMNS, connect_writable, migrate, rollup_insert, schema_version)
+from store.schema import (AUDIENCE_UPDATE, CONTRIBUTION_COLUMNS, RESPONSE_COLUMNS, ROLLUPS, RUN_AUDIENCES_INSERT,
+                          RUN_SERIES_INSERT, SCHEMA_VERSION, SERIES_UPDATE, SUMMARY_COLUMNS, connect_writable, migrate,
+                          rollup_insert, schema_version)
 from store.cv_results import CVFileError, insert_cv
 from store.sources import CV, CV_FILE, GOLD, SourceError, open_source
 
@@ -40,7 +41,7 @@ TABLE_FILES = {
 # (the sort is the dearest part of a load), see _sorted.
 SORT = {"contributions": "audience"}
 # Every table with rows of a run (deleted together when a run is updated or removed).
-RUN_TABLES = ("runs", *TABLE_FILES, *ROLLUPS)
+RUN_TABLES = ("runs", *TABLE_FILES, "run_audiences", "run_series", *ROLLUPS)
 TMP_SUFFIX = ".sync-tmp"
 
 Say = Callable[[str], None]
@@ -204,8 +205,12 @@ def _insert_run(con: duckdb.DuckDBPyConnection, source: str, manifest: dict, met
             except duckdb.Error as e:  # damaged pages, values of the wrong type: this run only
                 raise RunError(f"{name} could not be loaded ({e})") from None
             rows += int(n)
-        n_audiences = con.execute(f"SELECT {AUDIENCES} FROM contributions WHERE run_id = ?", [run_id]).fetchone()[0]
-        if n_audiences > 1:  # (from the rows just loaded, in the same transaction; see schema.ROLLUPS)
+        # its audiences and series, numbered (see schema._V6)
+        for statement in (AUDIENCE_UPDATE, RUN_AUDIENCES_INSERT, RUN_SERIES_INSERT, SERIES_UPDATE):
+            con.execute(statement.format(where="run_id = ?"), [run_id] * statement.count("{where}"))
+        # (from the rows just loaded, in the same transaction; a NULL audience counts as one; see schema.ROLLUPS)
+        n_audiences = con.execute("SELECT count(*) FROM run_audiences WHERE run_id = ?", [run_id]).fetchone()[0]
+        if n_audiences > 1:
             for table in ROLLUPS:
                 con.execute(rollup_insert(table, one_run=True), [run_id, brand, run_id])
         _record(con, source, run_id, "run", signature, rows, nbytes)

@@ -42,20 +42,46 @@ def store(tmp_path_factory):
     reader.close()
 
 
+# What each rollup holds, spelled out here apart from store.schema: the base rows it sums (those of the runs
+# of more than one audience), and the base columns or expressions of its keys.
+KIND_GROUP = """CASE WHEN kind IS NULL THEN NULL WHEN kind = 'media' THEN 'media'
+                     WHEN kind = 'baseline' OR kind = 'seasonality' THEN 'baseline'
+                     WHEN kind = 'holiday' THEN 'holiday' ELSE 'control' END"""
+KIND_NO = """CASE WHEN kind = 'media' THEN 1 WHEN kind = 'baseline' OR kind = 'seasonality' THEN 2
+                  WHEN kind = 'holiday' THEN 3 WHEN kind IS NOT NULL THEN 4 END"""
+EXPECTED = {
+    "contributions_national": ("TRUE", {k: k for k in ("date", "variable", "channel", "channel_group", "pillar",
+                                                        "message_type", "kind", "is_media_variable",
+                                                        "is_control_variable", "split", "series_no")}),
+    "contributions_audience": ("TRUE", {"audience": "audience", "audience_no": "audience_no", "date": "date",
+                                        "kind": KIND_GROUP, "kind_no": KIND_NO}),
+    "contributions_channel": ("TRUE", {"audience": "audience", "audience_no": "audience_no", "channel": "channel",
+                                       "date": "date", "kind": KIND_GROUP, "kind_no": KIND_NO}),
+}
+
+
 def rollup_mismatches(con, table: str) -> list:
     """Rows where ``table`` differs from the base table summed by the rollup's keys, over the runs of more than
     one audience (none when exact)."""
-    keys = ["run_id", "brand", *ROLLUPS[table]]
+    where, exprs = EXPECTED[table]
+    keys = ["run_id", "brand", *exprs]
+    assert tuple(exprs) == ROLLUPS[table].columns
     on = " AND ".join(f"w.{k} IS NOT DISTINCT FROM r.{k}" for k in keys)
     close = " AND ".join(f"(w.{m} IS NULL AND r.{m} IS NULL OR abs(w.{m} - r.{m}) <= 1e-9 * abs(w.{m}) + 1e-6)"
                          for m in MEASURES)
+    # transactions: only ever summed over the baseline rows, which the audience rollups file with the
+    # seasonality rows (whose transactions they leave out)
+    tx = ("sum(transactions) FILTER (WHERE kind IS NULL OR kind <> 'seasonality')"
+          if table != "contributions_national" else "sum(transactions)")
     return con.execute(
         f"""WITH w AS (
-                SELECT {", ".join(keys)}, sum(contribution) AS contribution, sum(spend) AS spend,
+                SELECT run_id, brand, {", ".join(f"{e} AS {k}" for k, e in exprs.items())},
+                       sum(contribution) AS contribution, sum(spend) AS spend,
                        sum(impressions) AS impressions,
                        sum(contribution) FILTER (WHERE impressions IS NOT NULL) AS contribution_seen,
-                       sum(transactions) AS transactions
-                FROM contributions WHERE run_id IN ({MULTI_AUDIENCE_RUNS}) GROUP BY ALL)
+                       {tx} AS transactions
+                FROM contributions WHERE run_id IN ({MULTI_AUDIENCE_RUNS}) AND ({where})
+                GROUP BY run_id, brand, {", ".join(exprs.values())})
             SELECT w.*, r.* FROM w FULL JOIN {table} r ON {on}
             WHERE w.run_id IS NULL OR r.run_id IS NULL OR NOT ({close})"""
     ).fetchall()
@@ -90,16 +116,13 @@ def test_rollups_hold_the_base_sums_of_the_runs_of_several_audiences(store):
     assert_rollups_exact(path)
     rows = rollup_rows(path)
     weeks, variables = 104, 6 + 4 + 2  # test_queries: media, others, seasonality and baseline
+    channels = 5  # Linear TV (two variables), Social, Search, Radio, OOH
     # national runs have none: their base rows are as few
-    con = open_store(path)
-    try:  # the (kind, channel) pairs of the run: one rollup row each per audience and week
-        pairs = con.execute("SELECT count(*) FROM (SELECT DISTINCT kind, channel FROM contributions "
-                            "WHERE run_id = ?)", [SEGMENTED]).fetchone()[0]
-    finally:
-        con.close()
-    assert 7 < pairs < variables  # fewer than the variables (channels hold several), more than the kinds
     assert rows == {"contributions_national": {SEGMENTED: weeks * variables},  # summed over its two audiences
-                    "contributions_audience": {SEGMENTED: 2 * weeks * pairs}}  # audiences × weeks × (kind, channel)
+                    # audiences × weeks × kind groups (media; baseline and seasonality; holiday; control, owned
+                    # and earned)
+                    "contributions_audience": {SEGMENTED: 2 * weeks * 4},
+                    "contributions_channel": {SEGMENTED: 2 * weeks * (channels + 3)}}  # the same, media by channel
     assert reader.schema_version == SCHEMA_VERSION
     assert [q._rollups(reader, run) for run in (NATIONAL, SEGMENTED, BETA, "no such run")] == [False, True, False, False]
 
@@ -198,8 +221,10 @@ def test_questions_are_routed_to_the_smallest_table(store):
 
     assert table() == table("channel", start="2024-01-01", channels=["OOH"]) == q.NATIONAL
     assert table("audience") == table("audience", audiences=["a"]) == table(audiences=["a"]) == q.AUDIENCE
-    assert table("audience", channels=["OOH"]) == table(audiences=["a"], channels=["OOH"]) == q.AUDIENCE
+    assert table("audience", channels=["OOH"]) == table(audiences=["a"], channels=["OOH"]) == q.CHANNEL
+    assert table("channel", audiences=["a"], channels=["OOH"]) == q.CHANNEL
     assert table("channel", audiences=["a"]) == table("pillar", audiences=["a"]) == q.BASE
+    assert table("pillar", audiences=["a"], channels=["OOH"]) == q.BASE
     assert table(run=NATIONAL) == table("audience", run=NATIONAL) == q.BASE  # a run without rollups
 
 
@@ -389,3 +414,166 @@ def test_a_reader_routes_by_the_store_file_it_reads(tmp_path, make_runs):
         assert not np.allclose(before.contribution.sum(), after.contribution.sum())
     finally:
         reader.close()
+
+
+# ------------------------------------------------------------------------------ version 6: numbers and the split
+
+
+def _sorted_labels(values) -> list:
+    """Distinct values in DuckDB's order (by UTF-8 bytes, NULL last)."""
+    distinct = set(values)
+    return sorted((v for v in distinct if v is not None), key=lambda v: v.encode()) + [None] * (None in distinct)
+
+
+def assert_numbers_exact(path: Path) -> None:
+    """``audience_no`` and ``series_no`` of every contributions row, ``run_audiences`` and ``run_series``, against
+    the text of the rows, recomputed here with pandas."""
+    con = open_store(path)
+    try:
+        rows = con.execute("SELECT run_id, brand, date, audience, audience_no, variable, kind, channel, channel_group, "
+                           "pillar, message_type, series_no FROM contributions").df()
+        audiences = con.execute("SELECT * FROM run_audiences").df()
+        series = con.execute("SELECT * FROM run_series").df()
+    finally:
+        con.close()
+    rows = rows.astype(object).where(rows.notna(), None)
+    labels = ["variable", "kind", "channel", "channel_group", "pillar", "message_type"]
+    for run_id, run in rows.groupby("run_id"):
+        names = _sorted_labels(run.audience)
+        numbers = {a: i + 1 for i, a in enumerate(n for n in names if n is not None)}
+        assert [numbers.get(a) for a in run.audience] == list(run.audience_no), run_id
+        have = audiences[audiences.run_id == run_id]
+        have = have.astype(object).where(have.notna(), None)
+        assert _sorted_labels(have.audience) == names
+        for _, a in have.iterrows():
+            mine = run[run.audience.map(lambda x: x == a.audience)]
+            assert a.audience_no == numbers.get(a.audience) and a.brand == run.brand.iloc[0]
+            assert (pd.Timestamp(a.first_date), pd.Timestamp(a.last_date)) == (min(mine.date), max(mine.date))
+        # series: the distinct label tuples in DuckDB's order (each label by bytes, NULL last), numbered from 1
+        tuples = sorted({tuple(t) for t in run[labels].itertuples(index=False)},
+                        key=lambda t: [(v is None, (v or "").encode()) for v in t])
+        number = {t: i + 1 for i, t in enumerate(tuples)}
+        assert [number[tuple(t)] for t in run[labels].itertuples(index=False)] == list(run.series_no), run_id
+        have = series[series.run_id == run_id].astype(object)
+        have = have.where(have.notna(), None)
+        assert {(s.series_no, *(s[c] for c in labels)) for _, s in have.iterrows()} == \
+            {(n, *t) for t, n in number.items()}
+
+
+def test_audiences_and_series_are_numbered_as_their_text_sorts(store):
+    _, path = store
+    assert_numbers_exact(path)
+    con = open_store(path)
+    try:  # a national run: one audience, NULL, unnumbered
+        assert con.execute("SELECT audience, audience_no FROM run_audiences WHERE run_id = ?",
+                           [NATIONAL]).fetchall() == [(None, None)]
+        assert con.execute("SELECT count(*) FROM run_audiences WHERE run_id = ?", [SEGMENTED]).fetchone()[0] == 2
+    finally:
+        con.close()
+
+
+def _odd_run(root: Path, run_id: str) -> None:
+    """A run of two audiences with what real files may hold: rows of no kind (one audience's ``pr_mentions``,
+    with a channel), media rows of no channel or pillar (``Search_Promo``), missing contributions, and an
+    audience whose name sorts differently by bytes than by letters."""
+    _write_run(root, run_id, "alpha", "2024-03-05T10:00:00Z", ["Zeta", "Äpfel"], 7)
+    file = root / run_id / "contributions.parquet"
+    data = pd.read_parquet(file)
+    data.loc[(data.variable == "pr_mentions") & (data.audience == "Zeta"), ["kind", "channel"]] = [None, "Social"]
+    data.loc[data.variable == "Search_Promo", ["channel", "pillar"]] = None
+    data.loc[data.index % 17 == 0, "contribution"] = np.nan
+    data.to_parquet(file, index=False)
+
+
+def test_rows_of_no_kind_or_label_are_answered_as_on_the_base_table(tmp_path, monkeypatch):
+    root = tmp_path / "runs"
+    run = "2024-03-05T10-00-00Z-ddddddd"
+    _odd_run(root, run)
+    path = tmp_path / "store.duckdb"
+    sync(root, path)
+    assert_rollups_exact(path)
+    assert_numbers_exact(path)
+    reader = StoreReader(path)
+    try:
+        assert q._rollups(reader, run)
+        for call in CALLS:
+            for kw in (*FILTERS.values(), dict(audiences=["Zeta"], channels=["Social"]), dict(audiences=["Äpfel"])):
+                for group_by in q.GROUPS:
+                    fast = CALLS[call](reader, run, group_by, **kw)
+                    with monkeypatch.context() as m:
+                        _on_base(m)
+                        slow = CALLS[call](reader, run, group_by, **kw)
+                    _same(fast, slow)
+        # over time, as the SQL that labels and orders the rows itself (the way it was computed before)
+        for group_by in q.GROUPS:
+            for kw in ({}, dict(channels=["Social"]), dict(audiences=["Zeta"])):
+                f = q._Filter.of(run, None, **kw)
+                where, params = f.where()
+                col, fallback = q._group_col(group_by)
+                want = reader.query(
+                    f"""SELECT date, CASE WHEN kind = 'media' THEN coalesce({col}, {fallback})
+                                     ELSE {q._FIXED_GROUP} END AS "group", {q._KIND_GROUP} AS kind_group,
+                               sum(contribution) AS contribution
+                        FROM contributions WHERE {where} GROUP BY 1, 2, 3
+                        ORDER BY date, kind_group <> 'media', kind_group, "group" """, params)
+                _same(q.contributions_over_time(reader, run, group_by, **kw), want)
+    finally:
+        reader.close()
+
+
+def _upgrade_to(path: Path, version: int) -> None:
+    """Apply the migrations up to ``version`` (as that version of Artemis did)."""
+    con = connect_writable(path)
+    try:
+        for v in range(schema_version(con), version):
+            con.execute("BEGIN")
+            for statement in MIGRATIONS[v]:
+                con.execute(statement)
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(v + 1)])
+            con.execute("COMMIT")
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+
+
+def test_a_version_5_store_answers_before_and_after_its_migration(tmp_path, monkeypatch):
+    """A store of version 5 (its audience rollup by kind and channel) answers as the base table does, until a
+    sync migrates it; after, with its numbers and split audience rollups, the same."""
+    root = tmp_path / "runs"
+    for run_id in (NATIONAL, SEGMENTED):
+        _write_run(root, run_id, *RUNS[run_id])
+    path = tmp_path / "old.duckdb"
+    make_v1_store(path, root, {NATIONAL: "alpha", SEGMENTED: "alpha"})
+    _upgrade_to(path, 5)
+    questions = [(call, group_by, name) for call in CALLS for group_by in q.GROUPS
+                 for name in ("none", "dates", "channels")]
+    kw = {**FILTERS, "audience": dict(audiences=["New"], channels=["Social", "OOH"])}
+
+    def answers(reader):
+        return {(run, *k): CALLS[k[0]](reader, run, k[1], **kw[k[2]]) for run in (NATIONAL, SEGMENTED)
+                for k in [*questions, *((c, g, "audience") for c in CALLS for g in ("audience", "channel", "pillar"))]}
+
+    reader = StoreReader(path)
+    try:
+        assert reader.schema_version == 5 and q._rollups(reader, SEGMENTED)
+        assert q._table(reader, q._Filter.of(SEGMENTED, None, channels=["OOH"]), "audience") == q.AUDIENCE
+        old = answers(reader)
+        with monkeypatch.context() as m:
+            _on_base(m)
+            base = answers(reader)
+    finally:
+        reader.close()
+    for key in old:
+        _same(old[key], base[key])
+
+    init_store(path)  # (what a sync does first)
+    assert_rollups_exact(path)
+    assert_numbers_exact(path)
+    reader = StoreReader(path)
+    try:
+        assert reader.schema_version == SCHEMA_VERSION
+        new = answers(reader)
+    finally:
+        reader.close()
+    for key in old:
+        _same(new[key], old[key])
