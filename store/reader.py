@@ -8,14 +8,22 @@ queries, only ever on the connection they were made on.
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 import duckdb
 import pandas as pd
+
+log = logging.getLogger(__name__)
+WARM_SHARE = 0.25  # of DuckDB's memory limit: the most a warm-up reads into the buffer pool
+_UNITS = {"": 1, "b": 1, "kb": 1e3, "kib": 2**10, "mb": 1e6, "mib": 2**20, "gb": 1e9, "gib": 2**30, "tb": 1e12,
+          "tib": 2**40}
 
 
 class StoreMissing(FileNotFoundError):
@@ -25,8 +33,14 @@ class StoreMissing(FileNotFoundError):
 class StoreReader:
     IDLE_CURSORS = 8  # cursors kept for reuse (about the number of queries running at once)
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, warm_on_open: bool = False):
+        """``warm_on_open``: warm each store file this handle opens on a background thread (see :meth:`warm`)."""
         self.path = Path(path).expanduser().resolve()
+        self.warm_on_open = warm_on_open
+        self.warmed = threading.Event()  # set when the warm-up of the current file has finished
+        self._warming: threading.Thread | None = None  # the background warm-up, while it runs
+        self._warm_cursor: duckdb.DuckDBPyConnection | None = None  # its cursor (to interrupt it)
+        self._warm_stop = threading.Event()  # asks it to stop
         self._lock = threading.Lock()
         self._con: duckdb.DuckDBPyConnection | None = None
         self._ident: tuple[int, int] | None = None
@@ -88,6 +102,13 @@ class StoreReader:
                     cur.close()
                 self._idle = []
                 self._memo = {}
+                self._stop_warming()  # (of the replaced file: no use reading it any further)
+                self.warmed = threading.Event()
+                self._warm_stop = threading.Event()
+                if self.warm_on_open:
+                    self._warming = threading.Thread(target=self._warm, args=(con, self.warmed, self._warm_stop),
+                                                     name="store-warm", daemon=True)
+                    self._warming.start()
             return self._con, (self._idle.pop() if take_cursor and self._idle else None)
 
     @contextmanager
@@ -118,7 +139,68 @@ class StoreReader:
         with self._cursor() as cur:
             return cur.execute(sql, params or []).fetchall()
 
+    def numpy(self, sql: str, params: Sequence[Any] | dict | None = None) -> dict[str, Any]:
+        """The result as numpy arrays by column (masked arrays where a column has NULLs)."""
+        with self._cursor() as cur:
+            return cur.execute(sql, params or []).fetchnumpy()
+
+    def warm(self) -> dict:
+        """Read the current store file's tables into DuckDB's buffer pool, smallest first, as long as they fit in
+        ``WARM_SHARE`` of its memory limit (a table that does not fit, and the larger ones, are left to be read
+        when asked). Returns ``{"tables": [...], "bytes": n, "seconds": s}``."""
+        con = self._current()[0]
+        return self._warm(con, self.warmed, self._warm_stop)
+
+    def _warm(self, con: duckdb.DuckDBPyConnection, done: threading.Event, stop: threading.Event) -> dict:
+        t0 = time.perf_counter()
+        out: dict = {"tables": [], "bytes": 0, "seconds": 0.0}
+        cur = con.cursor()
+        self._warm_cursor = cur
+        try:
+            cur.execute("USE store")
+            limit = _bytes(cur.execute("SELECT current_setting('memory_limit')").fetchone()[0])
+            budget = WARM_SHARE * limit if limit else float("inf")
+            tables = cur.execute(
+                """SELECT t.table_name, t.estimated_size, list(c.column_name ORDER BY c.column_index),
+                          sum(CASE WHEN c.data_type IN ('VARCHAR', 'BLOB') THEN 16 ELSE 8 END)
+                   FROM duckdb_tables() t JOIN duckdb_columns() c USING (database_name, schema_name, table_name)
+                   WHERE t.database_name = 'store' AND t.estimated_size > 0
+                   GROUP BY ALL ORDER BY t.estimated_size""").fetchall()
+            for name, rows, columns, width in tables:
+                if stop.is_set():  # (the reader moved on to a newer file, or is closing)
+                    break
+                size = rows * width  # (uncompressed: an upper bound of what the blocks take in memory)
+                if out["bytes"] + size > budget:
+                    break
+                cols = ", ".join(f'min("{c}")' for c in columns)
+                cur.execute(f'SELECT {cols} FROM "{name}"').fetchall()
+                out["tables"].append(name)
+                out["bytes"] += size
+        except duckdb.Error as e:  # (interrupted: the file was swapped, or the reader closed)
+            log.debug("store warm-up of %s stopped: %s", self.path, e)
+        finally:
+            self._warm_cursor = None if self._warm_cursor is cur else self._warm_cursor
+            cur.close()
+            out["seconds"] = time.perf_counter() - t0
+            done.set()
+        return out
+
+    def _stop_warming(self) -> None:
+        """Interrupt a background warm-up still running and wait for it to end (DuckDB refuses to close a
+        connection one of its cursors is busy on)."""
+        thread, cur = self._warming, self._warm_cursor
+        if thread is None or not thread.is_alive():
+            return
+        self._warm_stop.set()
+        if cur is not None:
+            try:
+                cur.interrupt()
+            except duckdb.Error:
+                pass
+        thread.join(timeout=30)
+
     def close(self) -> None:
+        self._stop_warming()
         with self._lock:
             for cur in self._idle:
                 cur.close()
@@ -130,14 +212,23 @@ class StoreReader:
             self._ident = None
 
 
+def _bytes(text: str) -> float:
+    """DuckDB's ``memory_limit`` setting (e.g. ``'19.0 GiB'``) in bytes; 0 when it says no limit."""
+    m = re.fullmatch(r"\s*([0-9.]+)\s*([a-zA-Z]*)\s*", str(text))
+    if not m or m.group(2).lower() not in _UNITS:
+        return 0.0
+    return float(m.group(1)) * _UNITS[m.group(2).lower()]
+
+
 _shared: dict[Path, StoreReader] = {}
 _shared_lock = threading.Lock()
 
 
 def shared_reader(path: str | Path) -> StoreReader:
-    """The process-wide reader of a store file (module scope: shared by all sessions)."""
+    """The process-wide reader of a store file (module scope: shared by all sessions); it warms each store file
+    it opens in the background."""
     key = Path(path).expanduser().resolve()
     with _shared_lock:
         if key not in _shared:
-            _shared[key] = StoreReader(key)
+            _shared[key] = StoreReader(key, warm_on_open=True)
         return _shared[key]
