@@ -6,7 +6,7 @@ setup:
 
 # The dashboard on http://localhost:5006/panel_serve (an empty store gets the bundled demo run first).
 serve: setup
-	.venv/bin/panel serve panel_serve.py --port $${PORT:-5006} --num-threads 4 --show
+	.venv/bin/panel serve panel_serve.py --port $${PORT:-5006} --num-threads 4 --setup artemis_panel/server_setup.py --show
 
 # Demo data, a training run on it, and the run synced into the store (the dashboard comes next).
 demo: setup

@@ -31,6 +31,20 @@ pn.extension("tabulator", notifications=True, raw_css=[stylesheet()],
 hv.extension("bokeh", logo=False)
 
 
+class _LazyTabs(pn.Tabs):
+    """Tabs that have ``build(index)`` put a tab's view in place before the newly active tab is drawn (so it is
+    drawn once, with its view, not empty and then again filled)."""
+
+    build = None
+
+    def _update_active(self, *events):
+        if self.build is not None:
+            for event in events:
+                if event.name == "active":
+                    self.build(event.new)
+        super()._update_active(*events)
+
+
 class ArtemisApp(pn.viewable.Viewer):
     """One browser session: its AppState, the sidebar widgets bound to it, and the tabs (only the
     visible one is rendered). ``access`` (default: everything) is what the signed-in user may see and
@@ -49,25 +63,51 @@ class ArtemisApp(pn.viewable.Viewer):
             params["state"] = AppState(reader, brands=brands)
         super().__init__(**params)
         self.store_path = path
-        self.measure = MeasureView(state=self.state)
-        self.forecast = ForecastView(state=self.state, store_path=path)
-        self.maximize = MaximizeView(state=self.state, store_path=path)
-        self.jobs = JobsView(state=self.state, store_path=path, runs_root=default_runs_root(),
-                             cv_root=default_cv_root(), access=self.access)
-        self.compare = CompareView(state=self.state, store_path=path, access=self.access)
-        tabs = [("Measure", self.measure), ("Forecast", self.forecast), ("Maximize", self.maximize),
-                ("Jobs", self.jobs), ("Compare", self.compare)]
-        self.tabs = pn.Tabs(*tabs, dynamic=True, sizing_mode="stretch_width", css_classes=["main-tabs"])
-        # A tab's view starts its work (queries, a response engine, the jobs list's refresh) when the tab is
-        # first shown, not when the page is built: a session pays only for the tabs it opens.
-        self._views = dict(zip(TABS, (self.measure, self.forecast, self.maximize, self.jobs, self.compare)))
-        self.tabs.param.watch(lambda e: self._views[TABS[e.new]].show(), "active")
-        self._views[TABS[self.tabs.active]].show()
+        # A tab's view is built when the tab is first shown, and starts its work (queries, a response engine,
+        # the jobs list's refresh) then: a session pays only for the tabs it opens (building all five took
+        # about 1 s of the server's time per page, most of it the other tabs' Bokeh figures).
+        self._built: dict[str, pn.viewable.Viewer] = {}
+        self._slots = {name: pn.Column(sizing_mode="stretch_width") for name in TABS}
+        self.tabs = _LazyTabs(*self._slots.items(), dynamic=True, sizing_mode="stretch_width",
+                              css_classes=["main-tabs"])
+        self.tabs.build = lambda i: self.view(TABS[i])
+        self.tabs.param.watch(lambda e: self.view(TABS[e.new]).show(), "active")
+        self.view(TABS[self.tabs.active]).show()
         self.state.param.watch(self._handoff, ["handoff"])
 
+    def view(self, name: str) -> pn.viewable.Viewer:
+        """A tab's view, built (and put in its tab) the first time it is asked for."""
+        if name not in self._built:
+            path, state = self.store_path, self.state
+            if name == "Measure":
+                v = MeasureView(state=state)
+            elif name == "Forecast":
+                v = ForecastView(state=state, store_path=path)
+            elif name == "Maximize":
+                v = MaximizeView(state=state, store_path=path)
+            elif name == "Jobs":
+                v = JobsView(state=state, store_path=path, runs_root=default_runs_root(), cv_root=default_cv_root(),
+                             access=self.access)
+            else:
+                v = CompareView(state=state, store_path=path, access=self.access)
+            self._built[name] = v
+            self._slots[name].objects = [v]
+        return self._built[name]
+
+    measure = property(lambda self: self.view("Measure"))
+    forecast = property(lambda self: self.view("Forecast"))
+    maximize = property(lambda self: self.view("Maximize"))
+    jobs = property(lambda self: self.view("Jobs"))
+    compare = property(lambda self: self.view("Compare"))
+
     def _handoff(self, event) -> None:
-        """A plan sent to Forecast (from Maximize): show that tab."""
+        """A plan sent to Forecast (from Maximize): show that tab (its view takes the plan; one built just now
+        missed the event, so it is handed the plan here)."""
         if event.new:
+            fresh = "Forecast" not in self._built
+            view = self.view("Forecast")
+            if fresh:
+                view._handoff(event)
             self.tabs.active = TABS.index("Forecast")
 
     def sidebar(self) -> list:

@@ -54,7 +54,7 @@ def panel_command(args, panel_args: list[str]) -> tuple[list[str], dict[str, str
     auth_args, env_changes = panel_launch(cfg)
     argv = [sys.executable, "-m", "panel", "serve", str(ROOT / "panel_serve.py"), "--port", str(args.port),
             "--num-procs", str(args.num_procs), "--num-threads", str(args.num_threads),
-            "--plugins", "artemis_panel.health", "--liveness"]
+            "--plugins", "artemis_panel.health", "--liveness", "--setup", str(ROOT / "artemis_panel" / "server_setup.py")]
     if not any(a.split("=")[0] == "--unused-session-lifetime" for a in panel_args):
         # A page's WebSocket connects after its HTML; on a busy server that can take longer than Bokeh's
         # default 15 s, and a session discarded as unused by then leaves that page dead.

@@ -36,7 +36,8 @@ def serve(data_dir: Path, port: int, log: Path, store: Path | None = None, *,
     panel = Path(sys.executable).with_name("panel")
     proc = subprocess.Popen(
         command or [str(panel), "serve", "panel_serve.py", "--port", str(port), "--address", "127.0.0.1",
-                    "--allow-websocket-origin", f"127.0.0.1:{port}", "--num-threads", "4"],
+                    "--allow-websocket-origin", f"127.0.0.1:{port}", "--num-threads", "4",
+                    "--setup", "artemis_panel/server_setup.py"],  # (as `make serve`)
         cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     deadline = time.time() + 120
     while time.time() < deadline:
