@@ -101,13 +101,8 @@ class ArtemisApp(pn.viewable.Viewer):
     compare = property(lambda self: self.view("Compare"))
 
     def _handoff(self, event) -> None:
-        """A plan sent to Forecast (from Maximize): show that tab (its view takes the plan; one built just now
-        missed the event, so it is handed the plan here)."""
+        """A plan sent to Forecast (from Maximize): show that tab (its view takes the plan, even one built now)."""
         if event.new:
-            fresh = "Forecast" not in self._built
-            view = self.view("Forecast")
-            if fresh:
-                view._handoff(event)
             self.tabs.active = TABS.index("Forecast")
 
     def sidebar(self) -> list:

@@ -28,6 +28,8 @@ RESERVED = ("--basic-auth", "--auth-module", "--cookie-secret", "--oauth-provide
 
 
 UNUSED_SESSION_LIFETIME_MS = 120_000
+# Run by each server process before it answers (`--setup`): see artemis_panel/server_setup.py.
+SETUP_SCRIPT = ROOT / "artemis_panel" / "server_setup.py"
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -54,7 +56,7 @@ def panel_command(args, panel_args: list[str]) -> tuple[list[str], dict[str, str
     auth_args, env_changes = panel_launch(cfg)
     argv = [sys.executable, "-m", "panel", "serve", str(ROOT / "panel_serve.py"), "--port", str(args.port),
             "--num-procs", str(args.num_procs), "--num-threads", str(args.num_threads),
-            "--plugins", "artemis_panel.health", "--liveness", "--setup", str(ROOT / "artemis_panel" / "server_setup.py")]
+            "--plugins", "artemis_panel.health", "--liveness", "--setup", str(SETUP_SCRIPT)]
     if not any(a.split("=")[0] == "--unused-session-lifetime" for a in panel_args):
         # A page's WebSocket connects after its HTML; on a busy server that can take longer than Bokeh's
         # default 15 s, and a session discarded as unused by then leaves that page dead.

@@ -11,7 +11,6 @@ here may stop the server: a failure is logged, and the sessions report it as the
 from __future__ import annotations
 
 import logging
-import os
 import time
 
 log = logging.getLogger("artemis_panel.server_setup")
@@ -23,18 +22,15 @@ def prepare() -> None:
         from bokeh.document import Document
 
         from artemis_panel.app import ArtemisApp
-        from artemis_panel.startup import ensure_store
         from store.access import Access
-        from store.reader import shared_reader
 
-        path = ensure_store(os.environ.get("ARTEMIS_STORE") or None)
-        shared_reader(path)  # (the process's handle: it opens the store and warms it in the background)
-        page = ArtemisApp(path, access=Access.everything()).template()
-        page.server_doc(Document())
+        # (as every session: the store made ready, the process's shared reader opened, which warms the store)
+        app = ArtemisApp(access=Access.everything())
+        app.template().server_doc(Document())
     except Exception:  # noqa: BLE001 - the sessions report whatever this was
         log.warning("server set-up did not complete; sessions will do it themselves", exc_info=True)
         return
-    log.info("server set-up: app imported, store %s ready, one page built in %.1f s", path,
+    log.info("server set-up: app imported, store %s ready, one page built in %.1f s", app.store_path,
              time.perf_counter() - t0)
 
 

@@ -135,12 +135,10 @@ _V1 = [
 @dataclass(frozen=True)
 class Rollup:
     """How a rollup sums ``contributions``: its keys (after run_id and brand) as (column, SQL on a contributions
-    row) pairs, the rows it sums, the SQL of its ``transactions`` measure, and its row order within a run (for
-    zone maps)."""
+    row) pairs, the SQL of its ``transactions`` measure, and its row order within a run (for zone maps)."""
 
     keys: tuple[tuple[str, str], ...]
     order: tuple[str, ...] = ()
-    where: str | None = None
     transactions: str = "sum(transactions)"
 
     @classmethod
@@ -194,11 +192,10 @@ def rollup_select(spec: Rollup, where: str = "TRUE", one_run: bool = False) -> s
     (run_id, brand) are the first parameters, not grouped on (which makes the sync's build several times
     cheaper)."""
     select = ", ".join(e if e == c else f"{e} AS {c}" for c, e in spec.keys)
-    cond = where if spec.where is None else f"({where}) AND {spec.where}"
     return (f"SELECT {'?, ?' if one_run else 'run_id, brand'}, {select}, sum(contribution) AS contribution, "
             "sum(spend) AS spend, sum(impressions) AS impressions, "
             "sum(contribution) FILTER (WHERE impressions IS NOT NULL) AS contribution_seen, "
-            f"{spec.transactions} AS transactions FROM contributions WHERE {cond} "
+            f"{spec.transactions} AS transactions FROM contributions WHERE {where} "
             f"GROUP BY {'' if one_run else 'run_id, brand, '}{', '.join(e for _, e in spec.keys)}")
 
 

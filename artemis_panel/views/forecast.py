@@ -110,8 +110,9 @@ class ForecastView(PlanView):
         self._delete.on_click(self._delete_scenario)
         self._compare_with.param.watch(self._compare_changed, "value")
         self.state.param.watch(lambda _e: self._draw(), ["group_by"])
-        self.state.param.watch(self._handoff, ["handoff"])
+        self.state.param.watch(lambda e: self._take(e.new), ["handoff"])
         self._pending: tuple | None = None
+        self._take(self.state.handoff)  # (a plan sent before this view was built: the tab opens for it)
 
     # ------------------------------------------------------------------ run and period
     def _engine_gone(self) -> None:
@@ -222,9 +223,8 @@ class ForecastView(PlanView):
         self._set_period(start, len(plan), plan)
         notify(f"Forecast: plan of {len(plan)} weeks imported from {self._upload.filename}")
 
-    def _handoff(self, event) -> None:
+    def _take(self, h: dict | None) -> None:
         """A plan sent from another tab (Maximize's 'Open in Forecast')."""
-        h = event.new
         if not h:
             return
         start, plan = pd.Timestamp(h["start"]), h["plan"]

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from artemis_panel.serve_cli import SETUP_SCRIPT
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("ARTEMIS_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
@@ -37,7 +39,7 @@ def serve(data_dir: Path, port: int, log: Path, store: Path | None = None, *,
     proc = subprocess.Popen(
         command or [str(panel), "serve", "panel_serve.py", "--port", str(port), "--address", "127.0.0.1",
                     "--allow-websocket-origin", f"127.0.0.1:{port}", "--num-threads", "4",
-                    "--setup", "artemis_panel/server_setup.py"],  # (as `make serve`)
+                    "--setup", str(SETUP_SCRIPT)],  # (as `make serve`)
         cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     deadline = time.time() + 120
     while time.time() < deadline:
