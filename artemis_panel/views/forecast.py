@@ -21,6 +21,7 @@ from artemis_panel import plan_data as pdx
 from artemis_panel.branding import stylesheet
 from artemis_panel.plan_charts import ForecastChart
 from artemis_panel.views.background import in_document, notify
+from artemis_panel.views.edit_table import EditTable
 from artemis_panel.views.plan_view import PlanView
 from jobs.response_engine import PlanError, ResponseEngine
 from store import scenarios as sc
@@ -44,13 +45,13 @@ class ForecastView(PlanView):
         self._reset = W.Button(label="Reset to last year", width=150)
         self._mode = W.RadioButtonGroup(options=["Scale per variable", "Week × variable"], value="Scale per variable",
                                         button_type="light", css_classes=["fc-mode"])
-        self._scales = W.Tabulator(None, show_index=False, layout="fit_data_stretch", height=330,
-                                   sizing_mode="stretch_width", css_classes=["fc-scales"],
-                                   editors={"variable": None, "channel": None, "last_year": None, "plan": None},
-                                   formatters={"last_year": MONEY, "plan": MONEY},
-                                   titles={"last_year": "Last year $", "plan": "Plan $", "scale": "Scale ×"})
-        self._week_table = W.Tabulator(None, show_index=False, layout="fit_data", height=330,
-                                       sizing_mode="stretch_width", css_classes=["fc-weekly"], frozen_columns=["date"])
+        self._scales = EditTable(None, show_index=False, layout="fit_data_stretch", height=330,
+                                 sizing_mode="stretch_width", css_classes=["fc-scales"],
+                                 editors={"variable": None, "channel": None, "last_year": None, "plan": None},
+                                 formatters={"last_year": MONEY, "plan": MONEY},
+                                 titles={"last_year": "Last year $", "plan": "Plan $", "scale": "Scale ×"})
+        self._week_table = EditTable(None, show_index=False, layout="fit_data", height=330,
+                                     sizing_mode="stretch_width", css_classes=["fc-weekly"], frozen_columns=["date"])
         self._group_by = W.Select(name="Scale a group", options=list(TAXONOMY_GROUPS[1:]), value="channel", width=130)
         self._group = W.Select(name="Group", options=[], width=150)
         self._factor = W.FloatInput(name="Factor ×", value=1.1, start=0, step=0.05, width=90)

@@ -68,6 +68,23 @@ def test_scaling_a_variable_in_the_table_changes_the_plan_and_the_forecast(forec
     assert forecast._scales.value.loc[row, "scale"] == pytest.approx(1.5)
 
 
+def test_a_scale_edit_whose_data_lands_before_its_event_still_changes_the_plan(forecast):
+    """Served with --num-threads, the edit's data patch can be handled before its table-edit event."""
+    from panel.models.tabulator import TableEditEvent
+
+    from artemis_panel.views.edit_table import EditTable
+
+    table = forecast._scales
+    assert isinstance(table, EditTable) and isinstance(forecast._week_table, EditTable)
+    row = int(np.flatnonzero(table.value["variable"] == "CTV_Brand")[0])
+    want = forecast.plan.to_numpy().sum() + forecast.base["CTV_Brand"].sum()
+    data = {c: list(table.value[c]) for c in table.value.columns}
+    data["scale"][row] = 2.0
+    table._process_events({"data": data})
+    table._process_event(TableEditEvent(table.get_root(), "scale", row, value=2.0, old=1.0))
+    assert forecast.plan.to_numpy().sum() == pytest.approx(want, rel=1e-12)
+    assert float(_status(forecast)["spend"]) == pytest.approx(want, rel=1e-9)
+
 def test_a_bad_scale_is_refused_and_the_plan_kept(forecast):
     before = forecast.plan.copy()
     forecast._scale_edited(SimpleNamespace(row=0, column="scale", value="-2"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from store.paths import BUNDLED_DEMO_RUNS
 from tests.ui.conftest import status, wait_renders
@@ -22,25 +21,16 @@ def open_tab(page, name: str) -> None:
 
 
 def edit_scale(page, variable: str, value: str) -> None:
-    """Type ``value`` into a variable's scale cell and commit it with Enter, as a user does. Under load
-    the browser can rebuild the table (a layout pass) between the click and the Enter, which drops the
-    editor and the typed value on the browser side before anything is sent; then the user types it again,
-    and so does this helper, once. An edit the browser kept but the server never answered still fails
-    in the caller's wait for the redraw."""
+    """Type ``value`` into a variable's scale cell and commit it with Enter, as a user does, and wait until
+    the browser's cell shows it (the caller then waits for the server's redraw)."""
     cell = page.locator(".fc-scales .tabulator-row", has_text=variable).first \
         .locator(".tabulator-cell[tabulator-field='scale']")
-    for attempt in range(2):
-        cell.click()
-        editor = cell.locator("input")
-        editor.fill(value)
-        editor.press("Enter")
-        try:
-            page.wait_for_function("([el, v]) => !el.querySelector('input') && Number(el.textContent.trim()) === Number(v)",
-                                   arg=[cell.element_handle(), value], polling=100, timeout=5_000)
-            return
-        except PlaywrightTimeout:
-            if attempt:
-                raise
+    cell.click()
+    editor = cell.locator("input")
+    editor.fill(value)
+    editor.press("Enter")
+    page.wait_for_function("([el, v]) => !el.querySelector('input') && Number(el.textContent.trim()) === Number(v)",
+                           arg=[cell.element_handle(), value], polling=100, timeout=10_000)
 
 
 def test_editing_a_scale_in_the_plan_table_updates_the_forecast(page, spend, tmp_path):
