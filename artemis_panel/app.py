@@ -45,6 +45,20 @@ class _LazyTabs(pn.Tabs):
         super()._update_active(*events)
 
 
+class _Choice(pn.widgets.Select):
+    """A sidebar filter applied as soon as it is picked. Panel holds a browser change back 50 ms by default to
+    merge a burst of them (typing, dragging); a pick from a list is one change, so the wait only delayed
+    every redraw."""
+
+    _priority_changes = ["value"]
+
+
+class _Choices(pn.widgets.MultiChoice):
+    """A multiple-choice sidebar filter applied as soon as it is picked (see :class:`_Choice`)."""
+
+    _priority_changes = ["value"]
+
+
 class ArtemisApp(pn.viewable.Viewer):
     """One browser session: its AppState, the sidebar widgets bound to it, and the tabs (only the
     visible one is rendered). ``access`` (default: everything) is what the signed-in user may see and
@@ -110,13 +124,13 @@ class ArtemisApp(pn.viewable.Viewer):
         W = pn.widgets
         date_picker = W.DateRangePicker.from_param(s.param.date_range, name="Weeks", css_classes=["f-weeks"])
         return [
-            W.Select.from_param(s.param.brand, name="Brand", css_classes=["f-brand"]),
-            W.Select.from_param(s.param.run_id, name="Run", css_classes=["f-run"]),
-            W.Select.from_param(s.param.period, name="Period", css_classes=["f-period"]),
+            _Choice.from_param(s.param.brand, name="Brand", css_classes=["f-brand"]),
+            _Choice.from_param(s.param.run_id, name="Run", css_classes=["f-run"]),
+            _Choice.from_param(s.param.period, name="Period", css_classes=["f-period"]),
             date_picker,
-            W.Select.from_param(s.param.group_by, name="Group by", css_classes=["f-group-by"]),
-            W.MultiChoice.from_param(s.param.audiences, name="Audiences (none = all)", css_classes=["f-audiences"]),
-            W.MultiChoice.from_param(s.param.channels, name="Channels (none = all)", css_classes=["f-channels"]),
+            _Choice.from_param(s.param.group_by, name="Group by", css_classes=["f-group-by"]),
+            _Choices.from_param(s.param.audiences, name="Audiences (none = all)", css_classes=["f-audiences"]),
+            _Choices.from_param(s.param.channels, name="Channels (none = all)", css_classes=["f-channels"]),
             pn.pane.Markdown(f"<small>Store: `{self.store_path}`</small>", css_classes=["store-path"]),
         ]
 
