@@ -8,6 +8,7 @@ testable without a browser.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Sequence
 
 import numpy as np
@@ -57,9 +58,9 @@ class MeasureData:
                    intervals=frame("group contribution lo hi spend approximate"),
                    drivers=drivers, drivers_prior=drivers.copy())
 
-    @property
+    @cached_property
     def groups(self) -> list[str]:
-        """The media groups, largest contribution first."""
+        """The media groups, largest contribution first (worked out once: the views ask for it per group)."""
         return self.drivers.group.tolist() if not self.drivers.empty else self.intervals.group.tolist()
 
     @property

@@ -5,7 +5,7 @@ table's data. Panel 1.10 queues the event and fires ``on_edit`` when the patch l
 queued by then. Served with ``--num-threads`` (as ``make serve`` and ``artemis serve`` do), the two
 messages are handled on different worker threads; when the patch lands first, the event is queued after
 the only moment it is looked for, and the edit is lost: the browser shows the new value and the server
-never acts on it. Under load on 2 cores, about one edit in 40 was lost that way (a Forecast scale edit
+never acts on it. Under load on 2 cores, 3 edits in 147 were lost that way (a Forecast scale edit
 that never redrew the forecast).
 
 :class:`EditTable` puts the queueing and the landing under one lock, and fires an event whose patch has

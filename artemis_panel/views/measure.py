@@ -165,11 +165,9 @@ class MeasureView(pn.viewable.Viewer):
     def _loaded(self, data: MeasureData | None) -> None:
         self._data = data
         if data is not None:
-            media = data.groups  # (a property that builds its list: once, not per group)
-            known = set(media)
-            groups = media + [g for g in data.over_time.group.unique() if g not in known]
+            groups = data.groups + [g for g in data.over_time.group.unique() if g not in data.groups]
             self._palette = charts.colors(["Baseline", "Controls", "Holidays", *groups])
-            keep = [g for g in self.state.selection if g in known]
+            keep = [g for g in self.state.selection if g in set(data.groups)]
             if keep != list(self.state.selection):
                 self._origin = None
                 self.state.selection = keep  # (redraws through _selection_changed)

@@ -17,12 +17,12 @@ def _table() -> tuple[EditTable, list]:
     table = EditTable(pd.DataFrame({"variable": ["a", "b", "c"], "scale": [1.0, 1.0, 1.0]}), show_index=False)
     fired: list = []
     table.on_edit(lambda e: fired.append((e.column, e.row, e.value)))
-    table._model = table.get_root()  # (a Bokeh model for the events, as a served page has)
+    table._root_model = table.get_root()  # (a Bokeh model for the events, as a served page has)
     return table, fired
 
 
 def _event(table, row: int, value: float, old: float = 1.0) -> TableEditEvent:
-    return TableEditEvent(table._model, "scale", row, value=value, old=old)
+    return TableEditEvent(table._root_model, "scale", row, value=value, old=old)
 
 
 def _patch(table, row: int, value: float) -> None:
