@@ -16,6 +16,7 @@ from bokeh.models import ColumnDataSource, FactorRange, HoverTool, Label, Numera
 from bokeh.plotting import figure
 
 from artemis_panel import formatting as fmt
+from artemis_panel.measure_data import restack
 
 FIXED_COLORS = {"Baseline": "#c9ced6", "Controls": "#8d99ae", "Holidays": "#f2c14e"}
 PALETTE = ["#2f6fdf", "#e4572e", "#17bebb", "#76b041", "#a259c4", "#ff9f1c", "#d1495b", "#00798c",
@@ -23,6 +24,10 @@ PALETTE = ["#2f6fdf", "#e4572e", "#17bebb", "#76b041", "#a259c4", "#ff9f1c", "#d
 KIND_COLORS = {"baseline": "#c9ced6", "controls": "#8d99ae", "holidays": "#f2c14e", "media": "#2f6fdf",
                "total": "#1b263b"}
 TOOLS = "pan,wheel_zoom,box_zoom,reset,save"
+# Groups drawn one by one on a categorical axis (bars, waterfall steps) and bubbles labelled by name: a readable
+# chart, and a cheap redraw (the browser measures every axis label again on each one; 94 rotated audience
+# names made a redraw several times slower). The rest stay in the table, which lists every group.
+MAX_CATEGORIES = 15
 
 
 def _count_ticks() -> NumeralTickFormatter:  # (a Bokeh model belongs to one document: one per figure)
@@ -122,6 +127,20 @@ class StackedArea(_Chart):
         self.weeks.data = {k: (v if k == "group" else np.concatenate(v)) for k, v in weeks.items()}
 
 
+def fold_media_steps(steps: pd.DataFrame, most: int) -> pd.DataFrame:
+    """A waterfall with at most ``most`` media steps: the largest ``most - 1`` and one "Other media (N)" step
+    summing the rest (which come last, as the store orders media steps largest first); the total is unchanged."""
+    media = steps.index[steps.kind == "media"]
+    if len(media) <= most:
+        return steps
+    rest = media[most - 1:]
+    other = pd.DataFrame({"step": [f"Other media ({len(rest)})"], "value": [steps.value[rest].sum()],
+                          "start": [0.0], "end": [0.0], "kind": ["media"]})
+    kept = steps.drop(index=rest)
+    body = kept[kept.kind != "total"]
+    return restack(pd.concat([body, other], ignore_index=True))
+
+
 class Waterfall(_Chart):
     """Baseline → controls → holidays → media groups → total, as floating bars."""
 
@@ -143,6 +162,7 @@ class Waterfall(_Chart):
             self._say("No data for these filters")
             return
         self._say("")
+        steps = fold_media_steps(steps, MAX_CATEGORIES)
         total = steps.value.iloc[-1]
         self.fig.x_range.factors = steps.step.tolist()
         self.source.data = {
@@ -203,7 +223,11 @@ class IntervalBars(_Selectable):
         self.fig.yaxis.axis_label = "Incremental transactions"
 
     def update(self, intervals: pd.DataFrame, group_label: str, palette: dict[str, str]) -> None:
-        self.fig.title.text = f"Incremental transactions by {group_label.lower()} (94% interval)"
+        title = f"Incremental transactions by {group_label.lower()} (94% interval)"
+        if len(intervals) > MAX_CATEGORIES:  # (the store orders them largest first)
+            title += f" · largest {MAX_CATEGORIES} of {len(intervals)}, all in the table"
+            intervals = intervals.iloc[:MAX_CATEGORIES]
+        self.fig.title.text = title
         self._say("" if not intervals.empty else "No media in these filters")
         self.fig.x_range.factors = intervals.group.tolist()
         self._set({
@@ -221,9 +245,10 @@ class IntervalBars(_Selectable):
 class Bubbles(_Selectable):
     """Efficiency (x, spend per incremental transaction) against effectiveness (y, incremental
     transactions per 1,000 impressions); bubble area by spend, colour by group; the prior year as
-    dashed hollow bubbles when asked."""
+    dashed hollow bubbles when asked. Every group is a bubble (its name in the tooltip); the largest
+    spenders are labelled by name on the chart."""
 
-    _COLS = ("group", "efficiency", "effectiveness", "size", "color", "when", "efficiency_text",
+    _COLS = ("group", "label", "efficiency", "effectiveness", "size", "color", "when", "efficiency_text",
              "effectiveness_text", "spend_text", "contribution_text")
 
     def __init__(self):
@@ -238,7 +263,7 @@ class Bubbles(_Selectable):
         now = self.fig.scatter("efficiency", "effectiveness", size="size", source=self.source, fill_color="color",
                                line_color="white", fill_alpha=0.8, nonselection_fill_alpha=0.15,
                                selection_fill_alpha=0.95)
-        self.fig.text("efficiency", "effectiveness", text="group", source=self.source, text_font_size="9pt",
+        self.fig.text("efficiency", "effectiveness", text="label", source=self.source, text_font_size="9pt",
                       text_color="#1b263b", text_align="center", text_baseline="middle")
         self.fig.add_tools(HoverTool(renderers=[now, past], tooltips=tips))
         self.fig.add_tools("tap", "box_select")
@@ -249,8 +274,10 @@ class Bubbles(_Selectable):
     @staticmethod
     def _rows(df: pd.DataFrame, when: str, top: float, palette: dict[str, str]) -> dict:
         spend = df.spend.fillna(0).clip(lower=0).to_numpy(dtype=float)
+        named = set(df.group.to_numpy()[np.argsort(-spend, kind="stable")[:MAX_CATEGORIES]])  # the largest spenders
         return {
-            "group": df.group.tolist(), "efficiency": df.efficiency.tolist(),
+            "group": df.group.tolist(), "label": [g if g in named else "" for g in df.group],
+            "efficiency": df.efficiency.tolist(),
             "effectiveness": df.effectiveness.tolist(),
             "size": (8 + 40 * np.sqrt(spend / top)).tolist() if top > 0 else [12.0] * len(df),
             "color": [palette.get(g, "#2f6fdf") for g in df.group], "when": [when] * len(df),
