@@ -1,5 +1,5 @@
 """The Artemis dashboard: ``panel serve panel_serve.py`` (one app per browser session)."""
 
-from artemis_panel.app import build_app
+from artemis_panel.app import serve_page
 
-build_app().servable(title="Artemis MMM")
+serve_page(title="Artemis MMM")
