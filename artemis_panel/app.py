@@ -154,6 +154,10 @@ class ArtemisApp(pn.viewable.Viewer):
             title="Artemis MMM", logo=logo_uri(), sidebar=self.sidebar(), main=[self.tabs],
             header=[badge] if badge is not None else [],
             accent="#2f6fdf", header_background="#1b263b", sidebar_width=300, theme_toggle=False,
+            # No header spinner: each tab shows its own loading indicator over the work it waits for, where the
+            # header's flipped on and off on every round trip to the server, and each flip made the browser lay the
+            # whole page out again (two more layouts per filter change).
+            busy_indicator=None,
         )
 
     def __panel__(self):

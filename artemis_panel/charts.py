@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
-from bokeh.models import ColumnDataSource, FactorRange, HoverTool, Label, NumeralTickFormatter, Whisker
+from bokeh.models import ColumnDataSource, FactorRange, HoverTool, Label, NumeralTickFormatter, Range1d, Whisker
 from bokeh.plotting import figure
 
 from artemis_panel import formatting as fmt
@@ -47,11 +47,35 @@ def colors(groups: list[str]) -> dict[str, str]:
 
 
 def _figure(**kw) -> figure:
+    """A chart's figure. Its numeric axes have explicit ranges, set from the data on each update (:func:`_fit`):
+    the browser then knows every axis's extent when it lays the page out once after a redraw, where ranges it
+    worked out itself while painting changed the axes' size and made it lay the whole page out again, chart
+    by chart."""
+    kw.setdefault("x_range", Range1d(0, 1))
+    kw.setdefault("y_range", Range1d(0, 1))
     fig = figure(height=340, sizing_mode="stretch_width", tools=TOOLS, toolbar_location="above", **kw)
     fig.title.text_font_size = "13px"
     fig.outline_line_color = None
     fig.grid.grid_line_alpha = 0.4
     return fig
+
+
+def _fit(rng: Range1d, *values, pad: float = 0.05, zero: bool = True) -> None:
+    """Set a range to span ``values`` (arrays; NaNs ignored) with ``pad`` of the span either side; with ``zero``
+    the span includes 0 (the baseline of bars and areas), not padded below it when all values are positive. Zoom's
+    reset returns to it."""
+    xs = np.concatenate([np.asarray(v, dtype=float).ravel() for v in values] or [np.zeros(0)])
+    xs = xs[np.isfinite(xs)]
+    if xs.size == 0:
+        lo, hi = 0.0, 1.0
+    else:
+        lo, hi = float(xs.min()), float(xs.max())
+        if zero:
+            lo, hi = min(lo, 0.0), max(hi, 0.0)
+        span = hi - lo if hi > lo else max(abs(hi), 1.0)
+        lo = lo if zero and lo == 0.0 else lo - pad * span
+        hi = hi if zero and hi == 0.0 else hi + pad * span
+    rng.update(start=lo, end=hi, reset_start=lo, reset_end=hi)
 
 
 class _Chart:
@@ -125,6 +149,8 @@ class StackedArea(_Chart):
             bottom = top
         self.bands.data = bands
         self.weeks.data = {k: (v if k == "group" else np.concatenate(v)) for k, v in weeks.items()}
+        _fit(self.fig.x_range, dates, pad=0.0, zero=False)
+        _fit(self.fig.y_range, *bands["ys"])
 
 
 def fold_media_steps(steps: pd.DataFrame, most: int) -> pd.DataFrame:
@@ -164,6 +190,7 @@ class Waterfall(_Chart):
         self._say("")
         steps = fold_media_steps(steps, MAX_CATEGORIES)
         total = steps.value.iloc[-1]
+        _fit(self.fig.y_range, steps.start.fillna(0.0), steps.end.fillna(0.0))
         self.fig.x_range.factors = steps.step.tolist()
         self.source.data = {
             "step": steps.step.tolist(),
@@ -229,6 +256,7 @@ class IntervalBars(_Selectable):
             intervals = intervals.iloc[:MAX_CATEGORIES]
         self.fig.title.text = title
         self._say("" if not intervals.empty else "No media in these filters")
+        _fit(self.fig.y_range, intervals.contribution, intervals.lo, intervals.hi)
         self.fig.x_range.factors = intervals.group.tolist()
         self._set({
             "group": intervals.group.tolist(),
@@ -296,5 +324,8 @@ class Bubbles(_Selectable):
         self.fig.title.text = (f"Driver performance by {group_label.lower()}"
                                + (" · prior year dashed" if prior is not None else ""))
         self._say("" if not d.empty else "No group has both spend per incremental transaction and impressions")
+        # (room for the largest bubbles, up to 48 px across, at the edges)
+        _fit(self.fig.x_range, d.efficiency, p.efficiency, pad=0.12, zero=False)
+        _fit(self.fig.y_range, d.effectiveness, p.effectiveness, pad=0.12, zero=False)
         self.prior.data = self._rows(p, "prior year", top, palette)
         self._set(self._rows(d, "this period", top, palette))

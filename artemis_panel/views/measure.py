@@ -69,7 +69,6 @@ class MeasureView(pn.viewable.Viewer):
         self._clear = pn.widgets.Button(label="Clear selection", width=140, disabled=True)
         self._clear.on_click(lambda _e: setattr(self.state, "selection", []))
         self._note = pn.pane.Markdown("", css_classes=["selection-note"], margin=(0, 10))
-        self._status = pn.pane.HTML(self._status_html(), css_classes=["measure-status"], height=0, margin=0)
         self._prior = pn.widgets.Checkbox.from_param(self.state.param.prior_year, name="Show prior year")
         self._layout = pn.Column(
             self._kpis,
@@ -81,7 +80,6 @@ class MeasureView(pn.viewable.Viewer):
                                     sizing_mode="stretch_width"),
                              self._table, sizing_mode="stretch_width"),
                    sizing_mode="stretch_width"),
-            self._status,
             sizing_mode="stretch_width",
         )
         self.state.param.watch(self._filters_changed, ["run_id", "date_range", "audiences", "group_by", "channels"])
@@ -198,11 +196,10 @@ class MeasureView(pn.viewable.Viewer):
         data = self._data
         s = self.state
         if data is None:
-            self._kpis.object = ('<div class="kpi-empty">No run in the store for this brand. '
-                                 'Run <code>artemis sync</code>.</div>')
+            kpis = '<div class="kpi-empty">No run in the store for this brand. Run <code>artemis sync</code>.</div>'
             data = MeasureData.empty_of(s.group_by)
         else:
-            self._kpis.object = self._kpi_html(data)
+            kpis = self._kpi_html(data)
         shown = select(data, s.selection)
         label = s.group_label
         self._area_chart.update(shown.over_time, label, self._palette)
@@ -217,12 +214,12 @@ class MeasureView(pn.viewable.Viewer):
         self._clear.disabled = not s.selection
         self._note.object = (f"Selected: **{', '.join(s.selection)}** — the other charts and the table show "
                              f"only these {label.lower()} groups." if s.selection else "")
-        self._finish(shown)
-
-    def _finish(self, shown: MeasureData | None) -> None:
         self._shown = shown
         self.renders += 1
-        self._status.object = self._status_html()
+        # Last, and as one change: the cards and the status marker. The browser lays the whole page out again when
+        # an HTML pane changes; after every chart's new data it is the one layout the redraw needs (each HTML
+        # change, and each chart whose size changed after it, cost one more).
+        self._kpis.object = kpis + self._status_html()
 
     def _status_html(self) -> str:
         """A hidden marker saying what is drawn (tests and benchmarks read it; users never see it)."""
