@@ -7,9 +7,11 @@ testable without a browser.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any, Sequence
+from typing import Any, Callable, Hashable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -68,8 +70,44 @@ class MeasureData:
         return self.over_time.empty
 
 
+ANSWERS_KEPT = 64  # Measure answers kept per store file (each a few hundred kB at most: 94 groups × 156 weeks)
+
+
+class _Answers:
+    """The latest answers to Measure questions, most recently used kept (a bounded LRU; thread-safe)."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._items: OrderedDict[Hashable, MeasureData] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, compute: Callable[[], MeasureData]) -> MeasureData:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = compute()  # (outside the lock: it queries; two sessions asking at once both compute)
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+
+def _frozen(filters: dict[str, Any]) -> tuple:
+    return tuple(sorted((k, tuple(v) if isinstance(v, (list, tuple, set)) else v) for k, v in filters.items()))
+
+
 def load_measure(reader: StoreReader, run_id: str, group_by: str, filters: dict[str, Any]) -> MeasureData:
-    """Ask the store every Measure question for this run, grouping and filters (see ``AppState.filters``)."""
+    """Every Measure question for this run, grouping and filters (see ``AppState.filters``), answered by the store
+    or, when asked before of this store file (by any session: the filters include the brands a user may see),
+    from the answers kept. A store file never changes once published, so an answer holds until a sync swaps in
+    another file; the answers are kept per file and go with it."""
+    answers = reader.memo("measure_answers", lambda: _Answers(ANSWERS_KEPT))
+    return answers.get((run_id, group_by, _frozen(filters)), lambda: _ask_store(reader, run_id, group_by, filters))
+
+
+def _ask_store(reader: StoreReader, run_id: str, group_by: str, filters: dict[str, Any]) -> MeasureData:
     kw = dict(filters)
     brands = kw.pop("brands", None)
     return MeasureData(

@@ -101,3 +101,50 @@ def test_a_range_without_a_prior_year_has_no_change(state):
                                                                "end": date(first.year, 3, 28)})
     assert d.kpis["spend"]["prior"] is None
     assert table(d).contribution_prior.isna().all()
+
+
+def _counting(reader, monkeypatch) -> list:
+    """Count the store queries the reader runs from now on."""
+    calls = []
+    real = type(reader)._cursor
+
+    def counted(self):
+        calls.append(1)
+        return real(self)
+
+    monkeypatch.setattr(type(reader), "_cursor", counted)
+    return calls
+
+
+def test_a_question_asked_again_is_answered_without_the_store(state, monkeypatch, demo_rows):
+    import shutil
+
+    from artemis_panel.measure_data import _ask_store
+    from store.reader import StoreReader
+
+    path = state.reader.path.parent / "answers-copy.duckdb"
+    shutil.copyfile(state.reader.path, path)
+    reader = StoreReader(path)
+    try:
+        filters = state.filters()
+        first = load_measure(reader, state.run_id, "channel", filters)
+        calls = _counting(reader, monkeypatch)
+        again = load_measure(reader, state.run_id, "channel", dict(filters))  # (another session's equal filters)
+        assert again is first and calls == []
+        # other filters: their own answer, the store's (and then kept too)
+        audience = sorted(demo_rows.audience.unique())[0]
+        other = load_measure(reader, state.run_id, "channel", {**filters, "audiences": [audience]})
+        assert calls != [] and other is not first
+        fresh = _ask_store(reader, state.run_id, "channel", {**filters, "audiences": [audience]})
+        assert other.kpis["incremental"]["value"] == pytest.approx(fresh.kpis["incremental"]["value"])
+        assert other.kpis["incremental"]["value"] != pytest.approx(first.kpis["incremental"]["value"])
+        # a sync swaps in another store file: the answers kept were of the old one
+        swapped = path.with_suffix(".new")
+        shutil.copyfile(state.reader.path, swapped)
+        swapped.replace(path)
+        calls.clear()
+        after = load_measure(reader, state.run_id, "channel", filters)
+        assert calls != [] and after is not first
+        assert after.kpis["incremental"]["value"] == pytest.approx(first.kpis["incremental"]["value"])
+    finally:
+        reader.close()
