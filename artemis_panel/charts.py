@@ -23,7 +23,11 @@ PALETTE = ["#2f6fdf", "#e4572e", "#17bebb", "#76b041", "#a259c4", "#ff9f1c", "#d
            "#6c757d", "#edae49", "#3d405b", "#81b29a", "#f28482", "#84a59d", "#5e548e", "#9c6644"]
 KIND_COLORS = {"baseline": "#c9ced6", "controls": "#8d99ae", "holidays": "#f2c14e", "media": "#2f6fdf",
                "total": "#1b263b"}
-TOOLS = "pan,wheel_zoom,box_zoom,reset,save"
+# Tools: hover on every chart, tap and box select where groups are picked, save (PNG) everywhere, and pan and zoom
+# along the weeks of the time chart only. (Zooming a bar chart of a dozen groups helps nobody; each tool is Bokeh
+# models to build and send for every page, and buttons to draw.)
+TOOLS = "save"
+TIME_TOOLS = "xpan,xwheel_zoom,reset,save"
 # Groups drawn one by one on a categorical axis (bars, waterfall steps) and bubbles labelled by name: a readable
 # chart, and a cheap redraw (the browser measures every axis label again on each one; 94 rotated audience
 # names made a redraw several times slower). The rest stay in the table, which lists every group.
@@ -46,14 +50,14 @@ def colors(groups: list[str]) -> dict[str, str]:
     return out
 
 
-def _figure(**kw) -> figure:
+def _figure(tools: str = TOOLS, **kw) -> figure:
     """A chart's figure. Its numeric axes have explicit ranges, set from the data on each update (:func:`_fit`):
     the browser then knows every axis's extent when it lays the page out once after a redraw, where ranges it
     worked out itself while painting changed the axes' size and made it lay the whole page out again, chart
     by chart."""
     kw.setdefault("x_range", Range1d(0, 1))
     kw.setdefault("y_range", Range1d(0, 1))
-    fig = figure(height=340, sizing_mode="stretch_width", tools=TOOLS, toolbar_location="above", **kw)
+    fig = figure(height=340, sizing_mode="stretch_width", tools=tools, toolbar_location="above", **kw)
     fig.title.text_font_size = "13px"
     fig.outline_line_color = None
     fig.grid.grid_line_alpha = 0.4
@@ -94,7 +98,7 @@ class StackedArea(_Chart):
     """Weekly contributions stacked: baseline, controls and holidays at the bottom, then media groups."""
 
     def __init__(self):
-        super().__init__(_figure(x_axis_type="datetime", title="Contributions over time"))
+        super().__init__(_figure(TIME_TOOLS, x_axis_type="datetime", title="Contributions over time"))
         self.bands = ColumnDataSource({"xs": [], "ys": [], "group": [], "color": [], "total": []})
         self.weeks = ColumnDataSource({"date": [], "top": [], "group": [], "value": []})
         self.max_bands = 12  # media groups drawn one by one; the rest are summed into "Other media"
