@@ -32,6 +32,7 @@ TIME_TOOLS = "xpan,xwheel_zoom,reset,save"
 # chart, and a cheap redraw (the browser measures every axis label again on each one; 94 rotated audience
 # names made a redraw several times slower). The rest stay in the table, which lists every group.
 MAX_CATEGORIES = 15
+DAY_MS = 86_400_000.0
 
 
 def _count_ticks() -> NumeralTickFormatter:  # (a Bokeh model belongs to one document: one per figure)
@@ -79,6 +80,8 @@ def _fit(rng: Range1d, *values, pad: float = 0.05, zero: bool = True) -> None:
         span = hi - lo if hi > lo else max(abs(hi), 1.0)
         lo = lo if zero and lo == 0.0 else lo - pad * span
         hi = hi if zero and hi == 0.0 else hi + pad * span
+        if hi <= lo:  # (nothing but zeros, or one value and no padding)
+            lo, hi = (lo, lo + 1.0) if zero else (lo - 0.5 * span, hi + 0.5 * span)
     rng.update(start=lo, end=hi, reset_start=lo, reset_end=hi)
 
 
@@ -153,7 +156,8 @@ class StackedArea(_Chart):
             bottom = top
         self.bands.data = bands
         self.weeks.data = {k: (v if k == "group" else np.concatenate(v)) for k, v in weeks.items()}
-        _fit(self.fig.x_range, dates, pad=0.0, zero=False)
+        _fit(self.fig.x_range, dates, *([dates - 3.5 * DAY_MS, dates + 3.5 * DAY_MS] if len(dates) == 1 else []),
+             pad=0.0, zero=False)
         _fit(self.fig.y_range, *bands["ys"])
 
 

@@ -73,3 +73,28 @@ def test_every_group_is_a_bubble_and_the_largest_spenders_are_named(many):
     named = {g for g, label in zip(data["group"], data["label"]) if label}
     assert named == set(many.nlargest(charts.MAX_CATEGORIES, "spend").group)
     assert all(label in ("", g) for g, label in zip(data["group"], data["label"]))
+
+
+def test_the_axes_span_the_data_drawn():
+    from bokeh.models import Range1d
+
+    r = Range1d()
+    charts._fit(r, [0.0, 120.0, 80.0])  # bars from zero: nothing below it, 5% above the tallest
+    assert (r.start, r.end) == (0.0, pytest.approx(126.0)) and (r.reset_start, r.reset_end) == (r.start, r.end)
+    charts._fit(r, [-20.0, 80.0], [np.nan])  # a negative step: room both sides
+    assert (r.start, r.end) == (pytest.approx(-25.0), pytest.approx(85.0))
+    charts._fit(r, [0.0, 0.0])  # nothing but zeros: still a range
+    assert r.end > r.start == 0.0
+    charts._fit(r, [2.0, 4.0], pad=0.5, zero=False)
+    assert (r.start, r.end) == (pytest.approx(1.0), pytest.approx(5.0))
+
+
+def test_the_time_axis_spans_the_weeks_even_one():
+    area = charts.StackedArea()
+    week = pd.Timestamp("2024-03-04")
+    frame = pd.DataFrame({"date": [week, week], "group": ["Baseline", "TV"], "kind_group": ["baseline", "media"],
+                          "contribution": [100.0, 30.0]})
+    area.update(frame, "Channel", charts.colors(["Baseline", "TV"]))
+    ms = week.value / 1e6
+    assert area.fig.x_range.start < ms < area.fig.x_range.end
+    assert area.fig.y_range.start == 0.0 and area.fig.y_range.end == pytest.approx(130.0 * 1.05)
