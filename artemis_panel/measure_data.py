@@ -65,6 +65,11 @@ class MeasureData:
         """The media groups, largest contribution first (worked out once: the views ask for it per group)."""
         return self.drivers.group.tolist() if not self.drivers.empty else self.intervals.group.tolist()
 
+    @cached_property
+    def table_frame(self) -> pd.DataFrame:
+        """:func:`table` of this data, worked out once (answers are shared by the sessions that ask the same)."""
+        return table(self)
+
     @property
     def empty(self) -> bool:
         return self.over_time.empty
@@ -139,7 +144,7 @@ def select(data: MeasureData, groups: Sequence[str]) -> MeasureData:
     charts and the table show once groups are selected in one chart. No groups: everything."""
     groups = [g for g in groups if g in set(data.groups) | set(data.intervals.group)]
     if not groups:
-        return replace(data, selection=[])
+        return data if not data.selection else replace(data, selection=[])
     keep = set(groups)
 
     def media(df: pd.DataFrame, col: str = "group") -> pd.DataFrame:

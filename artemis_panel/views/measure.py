@@ -15,7 +15,7 @@ from panel.io.document import hold
 
 from artemis_panel import charts
 from artemis_panel.branding import stylesheet
-from artemis_panel.measure_data import MeasureData, kpi_cards, load_measure, select, table, table_csv
+from artemis_panel.measure_data import MeasureData, kpi_cards, load_measure, select, table_csv
 from artemis_panel.state import AppState
 
 log = logging.getLogger(__name__)
@@ -209,7 +209,7 @@ class MeasureView(pn.viewable.Viewer):
         if skip != "bubbles":
             self._bubbles_chart.update(shown.drivers, shown.drivers_prior if s.prior_year else None, label,
                                        self._palette)
-        self._table.value = table(shown)
+        self._table.value = shown.table_frame.copy()  # (a copy: the table widget's own, the answer stays shared)
         self._download.filename = f"artemis-measure-{s.run_id}-{s.group_by}.csv".replace(":", "-")
         self._clear.disabled = not s.selection
         self._note.object = (f"Selected: **{', '.join(s.selection)}** — the other charts and the table show "
