@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import sys
 import tempfile
@@ -78,6 +79,18 @@ def make_store(work: Path, rows: int, seed: int) -> tuple[Path, int]:
     return path, n
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time a process has used (user + system)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def busy_seconds() -> float:
+    """CPU time the whole machine has used, all cores (everything but idle and waiting on I/O)."""
+    ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
 async def renders(page) -> int:
     return await page.evaluate(STATUS_JS)
 
@@ -106,13 +119,13 @@ async def interact(page, n: int, offset: int) -> tuple[list[float], list[float]]
 
 
 async def run(start_server, sessions: int, n: int) -> dict:
-    """``start_server()`` starts the app and returns ``(url, t0, t_up)``; the browser is open before (as a user's
+    """``start_server()`` starts the app and returns ``(url, t0, t_up, pid)``; the browser is open before (as a user's
     is), so its start is not counted in the first render."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        url, t0, t_up = start_server()
+        url, t0, t_up, pid = start_server()
 
         async def open_page():
             ctx = await browser.new_context(viewport={"width": 1500, "height": 1800})
@@ -130,11 +143,14 @@ async def run(start_server, sessions: int, n: int) -> dict:
         second = time.perf_counter() - second_t
         alone, alone_wall = await interact(first, n, 0)
         pages = [first] + [await open_page() for _ in range(sessions - 1)]
+        cpu0, busy0, wall0 = cpu_seconds(pid), busy_seconds(), time.perf_counter()
         together = await asyncio.gather(*(interact(pg, n, i) for i, pg in enumerate(pages)))
+        cpu = {"server": cpu_seconds(pid) - cpu0, "machine": busy_seconds() - busy0,
+               "wall": time.perf_counter() - wall0}
         await browser.close()
     return {"from_start": t_render - t0, "from_up": t_render - t_up, "second_visit": second, "alone": alone,
             "alone_wall": alone_wall, "together": [x for xs, _ in together for x in xs],
-            "together_wall": [x for _, ws in together for x in ws]}
+            "together_wall": [x for _, ws in together for x in ws], "cpu": cpu}
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -160,7 +176,7 @@ def main(argv: list[str] | None = None) -> None:
             procs.append(serve(work / "data", port, work / "panel.log", store=store))  # returns once it answers
             t_up = time.perf_counter()
             print(f"server up after {t_up - t0:.2f} s; measuring in Chromium ...", flush=True)
-            return f"http://127.0.0.1:{port}/panel_serve", t0, t_up
+            return f"http://127.0.0.1:{port}/panel_serve", t0, t_up, procs[-1].pid
 
         try:
             res = asyncio.run(run(start_server, args.sessions, args.interactions))
@@ -184,6 +200,11 @@ def main(argv: list[str] | None = None) -> None:
     print(f" sees it, with its automation round trips: alone p50 / p95 {pct(res['alone_wall'], 50):.0f} / "
           f"{pct(res['alone_wall'], 95):.0f} ms, {args.sessions} sessions {pct(res['together_wall'], 50):.0f} / "
           f"{pct(res['together_wall'], 95):.0f} ms)")
+    c, cores = res["cpu"], os.cpu_count() or 1
+    print(f"while the {args.sessions} sessions interacted ({c['wall']:.1f} s, {cores} cores): the machine used "
+          f"{c['machine']:.1f} CPU-s, the app's server {c['server']:.1f} ({c['server'] / c['machine']:.0%}; "
+          f"{c['server'] / (args.sessions * args.interactions) * 1000:.0f} ms a filter change), the browsers and "
+          f"their driver the rest")
     print()
     print(f"ratios to target: first render {res['from_up'] / 2:.2f}×, alone p95 {a95 / 300:.2f}×, "
           f"{args.sessions} sessions p95 {t95 / 600:.2f}× (≤ 1 meets it)")

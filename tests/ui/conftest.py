@@ -73,17 +73,23 @@ def app_data(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def app_url(app_data):
+def app_server(app_data):
+    """The served app: its page's URL and its process."""
     data = app_data
     port = free_port()
     log = data / "panel.log"
     proc = serve(data, port, log)
-    yield f"http://127.0.0.1:{port}/panel_serve"
+    yield f"http://127.0.0.1:{port}/panel_serve", proc
     proc.terminate()
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture(scope="session")
+def app_url(app_server) -> str:
+    return app_server[0]
 
 
 @pytest.fixture(scope="session")

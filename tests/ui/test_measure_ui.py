@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import time
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -67,6 +70,25 @@ def test_group_by_and_period_change_the_charts(page, rows):
     assert float(st["total"]) == pytest.approx(want.contribution.sum(), rel=1e-4)
     assert st["groups"].split("|") == ranked(want, "pillar")
     assert table_groups(page) == ranked(want, "pillar")
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_the_server_rests_when_nobody_asks_anything(page, app_server):
+    """Once a page has been drawn and a filter changed, a server nobody asks anything uses (next to) no CPU.
+    (Panel 1.10 served with threads kept a core busy from the first page on, for as long as it ran.)"""
+    n = int(status(page)["renders"])
+    page.locator(".f-group-by select").select_option(label="Message type")
+    wait_renders(page, n + 1)
+    time.sleep(1.0)
+    pid = app_server[1].pid
+    before = _cpu_seconds(pid)
+    time.sleep(3.0)
+    used = _cpu_seconds(pid) - before
+    assert used < 0.5, f"the served app used {used:.2f} CPU-seconds in 3 s with nothing asked of it"
 
 
 def test_choosing_a_channel_filters_the_table(page, rows):
