@@ -50,11 +50,12 @@ MARK_JS = """(el) => el.addEventListener('change', () => { window.__artemisChang
 # Resolves once the render count is above ``before`` and the browser has drawn that frame: the count is watched by
 # a MutationObserver (no polling on every animation frame, which would keep 10 pages drawing frames and slow the
 # very thing measured), then two animation frames pass, so the charts' deferred paints and layout are included.
-WAIT_JS = """(before) => new Promise((resolve) => {
+WAIT_JS = """(before) => new Promise((resolve, reject) => {
+  const giveUp = setTimeout(() => reject(new Error("no redraw in 120 s")), 120000);
   const read = %s;
   // (resolves with the milliseconds from the filter's change event in the page to that drawn frame)
-  const painted = () => requestAnimationFrame(() => requestAnimationFrame(
-    () => resolve(performance.now() - window.__artemisChangeAt)));
+  const painted = () => { clearTimeout(giveUp); requestAnimationFrame(() => requestAnimationFrame(
+    () => resolve(performance.now() - window.__artemisChangeAt))); };
   if (read() > before) { painted(); return; }
   let obs = null, box = null;
   const check = () => { if (read() > before) { if (obs) obs.disconnect(); clearInterval(timer); painted(); return true; }

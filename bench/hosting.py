@@ -117,7 +117,7 @@ async def session(browser, url: str, user: str, password: str, n: int, offset: i
         await page.fill("#password", password)
         await page.click("button[type=submit]")
         await page.wait_for_function(f"() => ({STATUS_JS})() >= 1", polling=200)
-        times = await interact(page, n, offset)
+        times, _ = await interact(page, n, offset)  # (timed in the page)
         shown = await page.locator(".notyf__toast--error").count()
         if shown:
             errors.append(f"{user}: {shown} error notification(s)")
