@@ -188,7 +188,7 @@ def table(data: MeasureData) -> pd.DataFrame:
 
 def table_csv(data: MeasureData) -> str:
     """The table as CSV with readable headings (numbers unformatted, for spreadsheets)."""
-    return table(data).rename(columns=TABLE_COLUMNS).to_csv(index=False)
+    return data.table_frame.rename(columns=TABLE_COLUMNS).to_csv(index=False)
 
 
 KPI_CARDS = (  # (kpi name, title, formatter, whether a rise is good)

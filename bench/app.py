@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import store as store_bench  # noqa: E402
 from store.sync import sync  # noqa: E402
-from tests.ui.conftest import CHROMIUM, CHROMIUM_ARGS, free_port, serve  # noqa: E402
+from tests.ui.conftest import CHROMIUM, CHROMIUM_ARGS, cpu_seconds, free_port, serve  # noqa: E402
 
 # The status marker lives in a shadow root; its container is found once per page and kept (a full
 # search of every shadow root on each animation frame would slow the page being measured).
@@ -78,12 +78,6 @@ def make_store(work: Path, rows: int, seed: int) -> tuple[Path, int]:
     sync(root, path)
     shutil.rmtree(root)
     return path, n
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time a process has used (user + system)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def busy_seconds() -> float:

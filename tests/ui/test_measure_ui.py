@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,7 +11,7 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from store.paths import BUNDLED_DEMO_RUNS
-from tests.ui.conftest import status, wait_renders
+from tests.ui.conftest import cpu_seconds, status, wait_renders
 
 
 @pytest.fixture(scope="module")
@@ -72,11 +70,6 @@ def test_group_by_and_period_change_the_charts(page, rows):
     assert table_groups(page) == ranked(want, "pillar")
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def test_the_server_rests_when_nobody_asks_anything(page, app_server):
     """Once a page has been drawn and a filter changed, a server nobody asks anything uses (next to) no CPU.
     (Panel 1.10 served with threads kept a core busy from the first page on, for as long as it ran.)"""
@@ -85,9 +78,9 @@ def test_the_server_rests_when_nobody_asks_anything(page, app_server):
     wait_renders(page, n + 1)
     time.sleep(1.0)
     pid = app_server[1].pid
-    before = _cpu_seconds(pid)
+    before = cpu_seconds(pid)
     time.sleep(3.0)
-    used = _cpu_seconds(pid) - before
+    used = cpu_seconds(pid) - before
     assert used < 0.5, f"the served app used {used:.2f} CPU-seconds in 3 s with nothing asked of it"
 
 
