@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import timedelta
 
@@ -82,6 +83,39 @@ def test_the_server_rests_when_nobody_asks_anything(page, app_server):
     time.sleep(3.0)
     used = cpu_seconds(pid) - before
     assert used < 0.5, f"the served app used {used:.2f} CPU-seconds in 3 s with nothing asked of it"
+
+
+def test_a_redraw_reaches_the_browser_as_one_message(browser, app_url):
+    """A filter change's redraw (every chart's data, the table, the cards) comes to the browser as one Bokeh message,
+    which it applies together and lays out once; sent change by change (about 40 messages) it cost the browser a
+    pass over the page per message."""
+    context = browser.new_context(viewport={"width": 1500, "height": 1800})
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    received: list[list[str]] = []  # the event kinds of each message content the server sent
+
+    def listen(ws):
+        def frame(payload):
+            text = payload if isinstance(payload, str) else payload.decode("utf-8", "replace")
+            if text.startswith('{"events"'):
+                received.append([e.get("kind") for e in json.loads(text)["events"]])
+        ws.on("framereceived", frame)
+
+    pg.on("websocket", listen)
+    try:
+        pg.goto(app_url)
+        n = int(wait_renders(pg, 1)["renders"])
+        received.clear()
+        pg.locator(".f-group-by select").select_option(label="Pillar")
+        wait_renders(pg, n + 1)
+        pg.wait_for_timeout(300)  # (anything sent after the redraw comes in too)
+        with_data = [kinds for kinds in received if "ColumnDataChanged" in kinds]
+        assert len(with_data) == 1, f"the redraw came in {len(with_data)} messages: {with_data}"
+        # the area chart's bands and week points, the waterfall, the bars, the bubbles (this period, prior year),
+        # the table
+        assert with_data[0].count("ColumnDataChanged") == 7
+    finally:
+        context.close()
 
 
 def test_choosing_a_channel_filters_the_table(page, rows):
