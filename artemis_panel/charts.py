@@ -16,7 +16,7 @@ from bokeh.models import ColumnDataSource, FactorRange, HoverTool, Label, Numera
 from bokeh.plotting import figure
 
 from artemis_panel import formatting as fmt
-from artemis_panel.measure_data import restack
+from artemis_panel.measure_data import stack_steps
 
 FIXED_COLORS = {"Baseline": "#c9ced6", "Controls": "#8d99ae", "Holidays": "#f2c14e"}
 PALETTE = ["#2f6fdf", "#e4572e", "#17bebb", "#76b041", "#a259c4", "#ff9f1c", "#d1495b", "#00798c",
@@ -63,6 +63,7 @@ def _figure(tools: str = TOOLS, **kw) -> figure:
     fig.outline_line_color = None
     fig.grid.grid_line_alpha = 0.4
     return fig
+
 
 
 def _fit(rng: Range1d, *values, pad: float = 0.05, zero: bool = True) -> None:
@@ -164,15 +165,15 @@ class StackedArea(_Chart):
 def fold_media_steps(steps: pd.DataFrame, most: int) -> pd.DataFrame:
     """A waterfall with at most ``most`` media steps: the largest ``most - 1`` and one "Other media (N)" step
     summing the rest (which come last, as the store orders media steps largest first); the total is unchanged."""
-    media = steps.index[steps.kind == "media"]
+    media = np.flatnonzero((steps.kind == "media").to_numpy())
     if len(media) <= most:
         return steps
     rest = media[most - 1:]
-    other = pd.DataFrame({"step": [f"Other media ({len(rest)})"], "value": [steps.value[rest].sum()],
-                          "start": [0.0], "end": [0.0], "kind": ["media"]})
-    kept = steps.drop(index=rest)
-    body = kept[kept.kind != "total"]
-    return restack(pd.concat([body, other], ignore_index=True))
+    body = np.setdiff1d(np.flatnonzero((steps.kind != "total").to_numpy()), rest)
+    values = steps.value.fillna(0.0).to_numpy(dtype=float)
+    names, kinds = steps.step.to_numpy(dtype=object), steps.kind.to_numpy(dtype=object)
+    return stack_steps([*names[body], f"Other media ({len(rest)})"], np.append(values[body], values[rest].sum()),
+                      [*kinds[body], "media"])
 
 
 class Waterfall(_Chart):

@@ -128,15 +128,19 @@ def _ask_store(reader: StoreReader, run_id: str, group_by: str, filters: dict[st
 
 def restack(waterfall: pd.DataFrame) -> pd.DataFrame:
     """Recompute a waterfall's running ``start`` / ``end`` and its ``Total`` after steps were dropped."""
-    steps = waterfall[waterfall.kind != "total"].reset_index(drop=True)
+    steps = waterfall[waterfall.kind != "total"]
     if steps.empty:
         return waterfall.iloc[0:0].copy()
-    values = steps.value.fillna(0.0).to_numpy(dtype=float)
+    return stack_steps(steps.step.tolist(), steps.value.fillna(0.0).to_numpy(dtype=float), steps.kind.tolist())
+
+
+def stack_steps(names: list[str], values: np.ndarray, kinds: list[str]) -> pd.DataFrame:
+    """Steps with their running ``start`` / ``end``, then the ``Total`` (from 0 to the sum)."""
     ends = np.cumsum(values)
-    out = steps.assign(start=ends - values, end=ends)
-    total = pd.DataFrame({"step": ["Total"], "value": [ends[-1]], "start": [0.0], "end": [ends[-1]],
-                          "kind": ["total"]})
-    return pd.concat([out, total], ignore_index=True)
+    total = float(ends[-1]) if len(ends) else 0.0
+    return pd.DataFrame({"step": [*names, "Total"], "value": [*values.tolist(), total],
+                         "start": [*(ends - values).tolist(), 0.0], "end": [*ends.tolist(), total],
+                         "kind": [*kinds, "total"]})
 
 
 def select(data: MeasureData, groups: Sequence[str]) -> MeasureData:
