@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.request
 from datetime import timedelta
 
 import numpy as np
@@ -69,6 +70,14 @@ def test_group_by_and_period_change_the_charts(page, rows):
     assert float(st["total"]) == pytest.approx(want.contribution.sum(), rel=1e-4)
     assert st["groups"].split("|") == ranked(want, "pillar")
     assert table_groups(page) == ranked(want, "pillar")
+
+
+def test_the_page_loads_no_mathjax(app_url):
+    """A first visit loads BokehJS, its widgets and Panel, but not MathJax (1.8 MB of JavaScript no text here needs)."""
+    with urllib.request.urlopen(app_url, timeout=60) as response:
+        page = response.read().decode()
+    assert "bokeh.min.js" in page and "panel.min.js" in page
+    assert "mathjax" not in page.lower()
 
 
 def test_the_server_rests_when_nobody_asks_anything(page, app_server):
