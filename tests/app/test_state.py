@@ -76,3 +76,37 @@ def test_a_run_or_brand_outside_the_options_is_refused(state):
     with pytest.raises(ValueError):
         state.brand = "Luna Tacos"
     assert (state.run_id, state.brand) == (run, brand)
+
+
+def test_sessions_share_the_run_list_read_from_a_store_file(demo_store, tmp_path, monkeypatch):
+    """A second session on the same store file opens without asking the store for the runs and the filter options
+    again (and sees the same ones); a session limited to other brands gets its own; a swapped-in file is read again."""
+    import shutil
+
+    from store import queries as q
+
+    path = tmp_path / "store.duckdb"
+    shutil.copyfile(demo_store, path)
+    reader = StoreReader(path)
+    calls: list[str] = []
+    for name in ("list_runs", "filter_options"):
+        real = getattr(q, name)
+        monkeypatch.setattr(q, name, lambda *a, _real=real, _name=name, **kw: calls.append(_name) or _real(*a, **kw))
+    try:
+        first = AppState(reader)
+        assert calls == ["list_runs", "filter_options"]
+        calls.clear()
+        second = AppState(reader)
+        assert calls == []
+        assert (second.run_id, second.date_range, second.param.audiences.objects) == \
+            (first.run_id, first.date_range, first.param.audiences.objects)
+        other = AppState(reader, brands=["Luna Tacos"])
+        assert calls == ["list_runs"] and other.run_id is None
+        calls.clear()
+        swapped = tmp_path / "store.new"
+        shutil.copyfile(demo_store, swapped)
+        swapped.replace(path)  # (as a sync publishes a new store file)
+        third = AppState(reader)
+        assert calls == ["list_runs", "filter_options"] and third.run_id == first.run_id
+    finally:
+        reader.close()
