@@ -127,6 +127,17 @@ def test_a_redraw_reaches_the_browser_as_one_message(browser, app_url):
         context.close()
 
 
+def test_the_table_shows_whole_group_names(page, rows):
+    """Grouped by variable (the longest names), every group name in the table is shown whole, not cut off."""
+    n = int(status(page)["renders"])
+    page.locator(".f-group-by select").select_option(label="Variable")
+    wait_renders(page, n + 1)
+    cells = page.locator(".measure-table .tabulator-row .tabulator-cell[tabulator-field='group']")
+    shown = cells.evaluate_all("els => els.map(e => [e.innerText.trim(), e.scrollWidth <= e.clientWidth])")
+    assert [name for name, _ in shown] == ranked(last_weeks(rows, 52), "variable")[:len(shown)]
+    assert [name for name, whole in shown if not whole] == []
+
+
 def test_choosing_a_channel_filters_the_table(page, rows):
     n = int(status(page)["renders"])
     box = page.locator(".f-channels input[type='search']").first
