@@ -65,7 +65,6 @@ def _figure(tools: str = TOOLS, **kw) -> figure:
     return fig
 
 
-
 def _fit(rng: Range1d, *values, pad: float = 0.05, zero: bool = True) -> None:
     """Set a range to span ``values`` (arrays; NaNs ignored) with ``pad`` of the span either side; with ``zero``
     the span includes 0 (the baseline of bars and areas), not padded below it when all values are positive. Zoom's

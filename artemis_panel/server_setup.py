@@ -7,7 +7,7 @@ takes requests: the store is made ready, the process's shared reader opens it (a
 background), and one page is built in a throwaway document, with its Measure queries, and dropped. Nothing
 here may stop the server: a failure is logged, and the sessions report it as they would have.
 
-Last, everything the process holds by then (the imported modules, their classes and functions: about 300,000
+Last, everything the process holds by then (the imported modules, their classes and functions: about 275,000
 objects) is moved out of the garbage collector's way (``gc.freeze``). Python's full collection walks every tracked
 object, holding the interpreter the while: on the 1M-row bench store one took 211 ms in the middle of a filter
 change, once every 30 or so changes, stalling every session on the server at once. What the sessions make later is
