@@ -11,7 +11,8 @@ ASSETS = Path(__file__).resolve().parents[1] / "assets"
 
 @cache
 def stylesheet() -> str:
-    """``assets/artemis.css`` (given to the panes that render inside a shadow root, and to the page)."""
+    """``assets/artemis.css``: the stylesheet of the panes whose HTML uses its classes (each renders in a shadow root
+    of its own, which a page-wide stylesheet does not reach)."""
     return (ASSETS / "artemis.css").read_text()
 
 
