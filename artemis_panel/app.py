@@ -13,6 +13,7 @@ import param
 
 from artemis_panel.branding import logo_uri
 from artemis_panel.session_access import current_access, visible_brands
+from artemis_panel.spare_page import SparePage
 from artemis_panel.startup import ensure_store
 from artemis_panel.state import AppState
 from artemis_panel.views.compare import CompareView
@@ -82,7 +83,7 @@ class ArtemisApp(pn.viewable.Viewer):
     state = param.ClassSelector(class_=AppState)
 
     def __init__(self, store_path: str | Path | None = None, brands: list[str] | None = None,
-                 access: Access | None = None, **params):
+                 access: Access | None = None, start: bool = True, **params):
         path = ensure_store(store_path or os.environ.get("ARTEMIS_STORE") or None)
         self.access = access if access is not None else Access.everything()
         if "state" not in params:
@@ -101,7 +102,9 @@ class ArtemisApp(pn.viewable.Viewer):
                               css_classes=["main-tabs"])
         self.tabs.build = lambda i: self.view(TABS[i])
         self.tabs.param.watch(lambda e: self.view(TABS[e.new]).show(), "active")
-        self.view(TABS[self.tabs.active]).show()
+        shown = self.view(TABS[self.tabs.active])
+        if start:  # (a spare app, built ahead, is started by the session that takes it: see serve_page)
+            shown.show()
         self.state.param.watch(self._handoff, ["handoff"])
 
     def view(self, name: str) -> pn.viewable.Viewer:
@@ -203,15 +206,35 @@ def _start_busy_cleanup() -> None:
         schedule()
 
 
+# The next visitor's app, built ahead in idle time (see artemis_panel.spare_page; the set-up script builds the first).
+SPARE_PAGES = SparePage(lambda access: ArtemisApp(access=access, start=False))
+
+
 def serve_page(title: str = "Artemis MMM") -> pn.template.VanillaTemplate:
     """Build this session's page and put it in the session's document (``panel_serve.py``). The document works
     out its graph of models once, when the page is in, instead of once for each of the template's roots as it is
-    added (15 of them): the server's time to build a page fell from about 0.8 to 0.35 s."""
-    page = build_app()
+    added (15 of them): the server's time to build a page fell from about 0.8 to 0.35 s. The app itself comes
+    ready-made when the spare one fits (:mod:`artemis_panel.spare_page`)."""
+    access = current_access()
     doc = pn.state.curdoc
     if doc is None:  # (no document: a script)
-        return page
+        return ArtemisApp(access=access).template()
+    store = ensure_store(os.environ.get("ARTEMIS_STORE") or None)
+    app = SPARE_PAGES.take(access, store)
+    if app is not None:  # (its shown tab starts its work here, in this session: its first answer is drawn into it)
+        app.view(TABS[app.tabs.active]).show()
+    else:
+        app = ArtemisApp(store, access=access)
+    page = app.template()
     _start_busy_cleanup()
     with doc.models.freeze():
         page.server_doc(doc, title=title)
+    # The next visitor's app is built once this one's browser has drawn the page, not while it draws (on a laptop the
+    # browser and the server share the machine's cores). Onload callbacks may run on a worker thread: the refill is
+    # handed to the event loop's.
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # (no loop: not served)
+        return page
+    pn.state.onload(lambda: loop.call_soon_threadsafe(SPARE_PAGES.refill_later, access))
     return page
