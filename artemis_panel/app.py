@@ -83,7 +83,7 @@ class ArtemisApp(pn.viewable.Viewer):
     state = param.ClassSelector(class_=AppState)
 
     def __init__(self, store_path: str | Path | None = None, brands: list[str] | None = None,
-                 access: Access | None = None, start: bool = True, **params):
+                 access: Access | None = None, start_now: bool = True, **params):
         path = ensure_store(store_path or os.environ.get("ARTEMIS_STORE") or None)
         self.access = access if access is not None else Access.everything()
         if "state" not in params:
@@ -102,10 +102,14 @@ class ArtemisApp(pn.viewable.Viewer):
                               css_classes=["main-tabs"])
         self.tabs.build = lambda i: self.view(TABS[i])
         self.tabs.param.watch(lambda e: self.view(TABS[e.new]).show(), "active")
-        shown = self.view(TABS[self.tabs.active])
-        if start:  # (a spare app, built ahead, is started by the session that takes it: see serve_page)
-            shown.show()
+        self.view(TABS[self.tabs.active])
+        if start_now:  # (a spare app, built ahead, is started by the session that takes it: see serve_page)
+            self.start()
         self.state.param.watch(self._handoff, ["handoff"])
+
+    def start(self) -> None:
+        """The shown tab starts its work (its first question to the store)."""
+        self.view(TABS[self.tabs.active]).show()
 
     def view(self, name: str) -> pn.viewable.Viewer:
         """A tab's view, built (and put in its tab) the first time it is asked for."""
@@ -207,7 +211,7 @@ def _start_busy_cleanup() -> None:
 
 
 # The next visitor's app, built ahead in idle time (see artemis_panel.spare_page; the set-up script builds the first).
-SPARE_PAGES = SparePage(lambda access: ArtemisApp(access=access, start=False))
+SPARE_PAGES = SparePage(lambda access: ArtemisApp(access=access, start_now=False))
 
 
 def serve_page(title: str = "Artemis MMM") -> pn.template.VanillaTemplate:
@@ -215,14 +219,14 @@ def serve_page(title: str = "Artemis MMM") -> pn.template.VanillaTemplate:
     out its graph of models once, when the page is in, instead of once for each of the template's roots as it is
     added (15 of them): the server's time to build a page fell from about 0.8 to 0.35 s. The app itself comes
     ready-made when the spare one fits (:mod:`artemis_panel.spare_page`)."""
-    access = current_access()
     doc = pn.state.curdoc
     if doc is None:  # (no document: a script)
-        return ArtemisApp(access=access).template()
-    store = ensure_store(os.environ.get("ARTEMIS_STORE") or None)
+        return build_app()
+    access = current_access()
+    store = ensure_store(os.environ.get("ARTEMIS_STORE") or None)  # (as ArtemisApp resolves it: the spare's key)
     app = SPARE_PAGES.take(access, store)
-    if app is not None:  # (its shown tab starts its work here, in this session: its first answer is drawn into it)
-        app.view(TABS[app.tabs.active]).show()
+    if app is not None:
+        app.start()  # (here, in this session: its first answer is drawn into this session's page)
     else:
         app = ArtemisApp(store, access=access)
     page = app.template()

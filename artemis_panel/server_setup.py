@@ -6,7 +6,7 @@ bundled demo run into an empty store) and the first page's one-off costs. Here t
 takes requests: the store is made ready, the process's shared reader opens it (and warms it in the
 background), and one page is built in a throwaway document, with its Measure queries, and dropped. Nothing
 here may stop the server: a failure is logged, and the sessions report it as they would have. Then the first
-visitor's app is built, drawn, and kept as the spare (``artemis_panel.spare_page``).
+visitor's app is built and kept as the spare (``artemis_panel.spare_page``).
 
 Last, everything the process holds by then (the imported modules, their classes and functions: about 275,000
 objects) is moved out of the garbage collector's way (``gc.freeze``). Python's full collection walks every tracked
@@ -31,12 +31,11 @@ def prepare() -> None:
     gc.collect()  # (the throwaway page is garbage by now: only what lives on is frozen)
     gc.freeze()
     atexit.register(gc.unfreeze)  # (at exit, everything is finalised as usual)
-    if store is not None:  # the first visitor's app, built ahead (after the freeze: collected once it is let go)
+    if store is not None:
         from artemis_panel.app import SPARE_PAGES
         from store.access import Access
 
-        SPARE_PAGES.fill(Access.everything())
-    if store is not None:
+        SPARE_PAGES.fill(Access.everything())  # the first visitor's app (after the freeze: collected once let go)
         log.info("server set-up: app imported, store %s ready, one page built in %.1f s; %d objects out of the "
                  "garbage collector's way", store, time.perf_counter() - t0, gc.get_freeze_count())
 

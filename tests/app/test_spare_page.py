@@ -138,7 +138,7 @@ def test_a_spare_app_is_the_app_a_session_would_build(demo_store, monkeypatch):
     spares.fill(Access.everything())
     app = spares.take(Access.everything(), demo_store)
     assert app.measure.renders == 0  # (not started: its first question is the session's to ask)
-    app.measure.show()
+    app.start()
     fresh = ArtemisApp(demo_store, access=Access.everything())
     assert app.measure.renders == 1 and fresh.measure.renders == 1
     assert app.measure._status_html() == fresh.measure._status_html()
