@@ -175,7 +175,7 @@ class ArtemisApp(pn.viewable.Viewer):
         0.26 s longer to draw (its web components, 410 kB of JavaScript, and a FAST stylesheet in every component's
         shadow root), measured in Chromium, 10 alternating visits each: 2.42 -> 2.16 s."""
         badge = self.user_badge()
-        return pn.template.VanillaTemplate(
+        return _Template(
             title="Artemis MMM", logo=logo_uri(), sidebar=self.sidebar(), main=[self.tabs],
             header=[badge] if badge is not None else [],
             header_background="#1b263b", sidebar_width=300,
@@ -208,6 +208,14 @@ def _start_busy_cleanup() -> None:
         except RuntimeError:  # (no loop running: not the server's thread)
             return
         schedule()
+
+
+class _Template(pn.template.VanillaTemplate):
+    """Panel's plain template, without the Lato web font it asks Google Fonts for: the page asks nothing of any
+    server but ours (offline, behind a firewall or a proxy that blocks it, the request only failed, in the browser's
+    console, and the page used the system's sans-serif, as it now does everywhere)."""
+
+    _resources = {**pn.template.VanillaTemplate._resources, "font": {}}
 
 
 # The next visitor's app, built ahead in idle time (see artemis_panel.spare_page; the set-up script builds the first).

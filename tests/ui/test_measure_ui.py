@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.parse
 import urllib.request
 from datetime import timedelta
 
@@ -78,6 +79,29 @@ def test_the_page_loads_no_mathjax(app_url):
         page = response.read().decode()
     assert "bokeh.min.js" in page and "panel.min.js" in page
     assert "mathjax" not in page.lower()
+
+
+def test_the_page_asks_nothing_of_other_servers(browser, app_url):
+    """A visit, its first draw and a redraw ask only the app's own server: no web font from Google Fonts (Panel's
+    plain template asks for Lato), nothing another host could see or hold back."""
+    context = browser.new_context(viewport={"width": 1500, "height": 1800})
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    asked: list[str] = []
+    pg.on("request", lambda request: asked.append(request.url))
+    try:
+        pg.goto(app_url)
+        n = int(wait_renders(pg, 1)["renders"])
+        pg.locator(".f-group-by select").select_option(label="Pillar")
+        wait_renders(pg, n + 1)
+        pg.wait_for_timeout(300)
+    finally:
+        context.close()
+    own = urllib.parse.urlsplit(app_url).netloc
+    assert any(urllib.parse.urlsplit(u).netloc == own for u in asked)
+    elsewhere = sorted({u for u in asked if urllib.parse.urlsplit(u).scheme in ("http", "https", "ws", "wss")
+                        and urllib.parse.urlsplit(u).netloc != own})
+    assert not elsewhere, f"the page asked other servers for {elsewhere}"
 
 
 def test_the_server_rests_when_nobody_asks_anything(page, app_server):
