@@ -94,8 +94,9 @@ def renderer_seconds() -> float:
         if not d.name.isdigit():
             continue
         try:
-            cmd = (d / "cmdline").read_bytes()
-            if b"--type=renderer" not in cmd or b"chrom" not in Path(cmd.split(b"\0", 1)[0].decode()).name.encode():
+            # (a renderer rewrites its command line as one string, its arguments joined by spaces)
+            exe, *args = (d / "cmdline").read_bytes().decode(errors="replace").replace("\0", " ").split()
+            if "--type=renderer" not in args or "chrom" not in Path(exe).name:
                 continue
             total += cpu_seconds(int(d.name))
         except (OSError, ValueError):  # (gone meanwhile)
