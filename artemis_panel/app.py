@@ -11,6 +11,7 @@ import holoviews as hv
 import panel as pn
 import param
 
+from artemis_panel import page_bundles
 from artemis_panel.branding import logo_uri
 from artemis_panel.session_access import current_access, visible_brands
 from artemis_panel.spare_page import SparePage
@@ -32,19 +33,7 @@ TABS = ("Measure", "Forecast", "Maximize", "Jobs", "Compare")
 # uses ``assets/artemis.css`` are given it as their own stylesheet; see :func:`artemis_panel.branding.stylesheet`.)
 pn.extension("tabulator", notifications=True, loading_indicator=True)
 hv.extension("bokeh", logo=False)
-
-
-def _skip_mathjax() -> None:
-    """Pages load without BokehJS's MathJax bundle: 1.8 MB of JavaScript, which a first visit's browser spent about
-    180 ms parsing and 45 ms running. Panel 1.10 asks for it whenever a page has an HTML or Markdown pane (any of them
-    might hold LaTeX); no text of this app is LaTeX. (Bokeh's own check, of Bokeh models that do hold LaTeX, stays.)"""
-    from panel.io import resources
-
-    if callable(getattr(resources, "_panel_use_mathjax", None)):  # (private: gone, a later Panel decides otherwise)
-        resources._panel_use_mathjax = lambda roots: False
-
-
-_skip_mathjax()
+page_bundles.trim()  # (pages leave out the script bundles no page of the app uses)
 
 
 class _LazyTabs(pn.Tabs):

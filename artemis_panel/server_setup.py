@@ -4,7 +4,8 @@ Without it the first visitor waited for everything a process does once: importin
 Bokeh's models, the store and jobs packages: about 6 s on a laptop), making the store ready (syncing the
 bundled demo run into an empty store) and the first page's one-off costs. Here they happen before the server
 takes requests: the store is made ready, the process's shared reader opens it (and warms it in the
-background), and one page is built in a throwaway document, with its Measure queries, and dropped. Nothing
+background), and one page is built in a throwaway document, with its Measure queries, checked by Bokeh's
+validation (which each session's page then skips) and dropped. Nothing
 here may stop the server: a failure is logged, and the sessions report it as they would have. Then the first
 visitor's app is built and kept as the spare (``artemis_panel.spare_page``).
 
@@ -50,11 +51,23 @@ def _build_one_page():
         from store.access import Access
 
         app = ArtemisApp(access=Access.everything())
-        app.template().server_doc(Document())
+        doc = Document()
+        app.template().server_doc(doc)
+        _validate_once(doc)
         return app.store_path
     except Exception:  # noqa: BLE001 - the sessions report whatever this was
         log.warning("server set-up did not complete; sessions will do it themselves", exc_info=True)
         return None
+
+
+def _validate_once(doc) -> None:
+    """Bokeh's integrity checks of a page's models (its warnings go to the log), here on the page built at set-up,
+    and no longer on each session's: every session's page is built by the same code, and the checks walked all of its
+    models (about 35 ms a page, before the page could go out)."""
+    from bokeh.settings import settings
+
+    doc.validate()
+    settings.perform_document_validation.set_value(False)
 
 
 prepare()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 import urllib.parse
 import urllib.request
@@ -73,12 +74,18 @@ def test_group_by_and_period_change_the_charts(page, rows):
     assert table_groups(page) == ranked(want, "pillar")
 
 
-def test_the_page_loads_no_mathjax(app_url):
-    """A first visit loads BokehJS, its widgets and Panel, but not MathJax (1.8 MB of JavaScript no text here needs)."""
+def test_the_page_loads_only_the_bundles_it_uses(app_url):
+    """A first visit loads BokehJS, its widgets, Tabulator and Panel, but none of the bundles no page of the app uses:
+    MathJax (1.8 MB of JavaScript no text here needs), BokehJS's WebGL bundle (every chart draws on a canvas) and
+    es-module-shims (for ESM components the app has none of). The charts drawing is every other test's business."""
     with urllib.request.urlopen(app_url, timeout=60) as response:
         page = response.read().decode()
-    assert "bokeh.min.js" in page and "panel.min.js" in page
-    assert "mathjax" not in page.lower()
+    scripts = re.findall(r'<script[^>]* src="([^"]+)"', page)
+    names = [s.rsplit("/", 1)[-1].split("?")[0] for s in scripts]
+    for needed in ("bokeh.min.js", "bokeh-widgets.min.js", "tabulator.min.js", "panel.min.js"):
+        assert needed in names, f"{needed} missing from the page's scripts {names}"
+    for unused in ("mathjax", "bokeh-gl", "es-module-shims"):
+        assert unused not in page.lower(), f"the page still loads {unused}: {names}"
 
 
 def test_the_page_asks_nothing_of_other_servers(browser, app_url):
