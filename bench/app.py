@@ -5,7 +5,8 @@ written by ``bench/store.py``'s generator and synced by ``store.sync``), ``panel
 panel_serve.py`` is started as a user would start it, with Chromium (the OS package, driven by Playwright)
 already open, as a user's browser is, and measures:
 
-* time from process start, and from the server answering, to the Measure tab fully drawn;
+* time from process start, and from the server answering, to the Measure tab fully drawn, on 3 fresh server
+  processes in turn (each figure printed; their median is held against the target);
 * filter change to charts updated, timed in the page: from the select's change event until the hidden status
   marker's render count has gone up and the browser has drawn the frame after (the charts' paints included),
   p50 / p95
@@ -131,16 +132,17 @@ async def interact(page, n: int, offset: int) -> tuple[list[float], list[float]]
     return out, wall
 
 
-async def run(start_server, sessions: int, n: int) -> dict:
-    """``start_server()`` starts the app and returns ``(url, t0, t_up, pid)``; the browser is open before (as a user's
-    is), so its start is not counted in the first render."""
+async def run(start_server, stop_server, sessions: int, n: int, starts: int) -> dict:
+    """``start_server()`` starts the app and returns ``(url, t0, t_up, pid)``, ``stop_server()`` stops it; the browser
+    is open before (as a user's is), so its start is not counted in the first render. The first render is timed on
+    ``starts`` fresh server processes (one alone is at the mercy of whatever else the machine did in those 2 s); the
+    last one goes on serving the rest."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        url, t0, t_up, pid = start_server()
 
-        async def open_page():
+        async def open_page(url):
             ctx = await browser.new_context(viewport={"width": 1500, "height": 1800})
             page = await ctx.new_page()
             page.set_default_timeout(120_000)
@@ -149,20 +151,27 @@ async def run(start_server, sessions: int, n: int) -> dict:
             await page.locator(".kpi-card").first.wait_for()
             return page
 
-        first = await open_page()
-        t_render = time.perf_counter()
+        firsts = []
+        for k in range(starts):
+            url, t0, t_up, pid = start_server()
+            first = await open_page(url)
+            t_render = time.perf_counter()
+            firsts.append((t_render - t0, t_render - t_up))
+            if k < starts - 1:
+                await first.context.close()
+                stop_server()
         second_t = time.perf_counter()
-        await (await open_page()).context.close()  # a later visitor (server warm)
+        await (await open_page(url)).context.close()  # a later visitor (server warm)
         second = time.perf_counter() - second_t
         alone, alone_wall = await interact(first, n, 0)
-        pages = [first] + [await open_page() for _ in range(sessions - 1)]
+        pages = [first] + [await open_page(url) for _ in range(sessions - 1)]
         cpu0, busy0, wall0, pages0 = cpu_seconds(pid), busy_seconds(), time.perf_counter(), renderer_seconds()
         together = await asyncio.gather(*(interact(pg, n, i) for i, pg in enumerate(pages)))
         cpu = {"server": cpu_seconds(pid) - cpu0, "machine": busy_seconds() - busy0,
                "wall": time.perf_counter() - wall0, "pages": renderer_seconds() - pages0}
         await browser.close()
-    return {"from_start": t_render - t0, "from_up": t_render - t_up, "second_visit": second, "alone": alone,
-            "alone_wall": alone_wall, "together": [x for xs, _ in together for x in xs],
+    return {"from_start": [a for a, _ in firsts], "from_up": [b for _, b in firsts], "second_visit": second,
+            "alone": alone, "alone_wall": alone_wall, "together": [x for xs, _ in together for x in xs],
             "together_wall": [x for _, ws in together for x in ws], "cpu": cpu}
 
 
@@ -176,7 +185,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sessions", type=int, default=10)
     ap.add_argument("--interactions", type=int, default=30)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--starts", type=int, default=3, help="fresh server starts the first render is timed on")
     args = ap.parse_args(argv)
+    args.starts = max(1, args.starts)
     with tempfile.TemporaryDirectory(prefix="artemis-bench-app-") as tmp:
         work = Path(tmp)
         print(f"writing and syncing a store of about {args.rows:,.0f} contribution rows ...", flush=True)
@@ -191,24 +202,31 @@ def main(argv: list[str] | None = None) -> None:
             print(f"server up after {t_up - t0:.2f} s; measuring in Chromium ...", flush=True)
             return f"http://127.0.0.1:{port}/panel_serve", t0, t_up, procs[-1].pid
 
+        def stop_server():
+            proc = procs.pop()
+            proc.terminate()
+            proc.wait(timeout=10)
+
         try:
-            res = asyncio.run(run(start_server, args.sessions, args.interactions))
+            res = asyncio.run(run(start_server, stop_server, args.sessions, args.interactions, args.starts))
         finally:
-            for proc in procs:
-                proc.terminate()
-                proc.wait(timeout=10)
+            while procs:
+                stop_server()
     a50, a95 = pct(res["alone"], 50), pct(res["alone"], 95)
     t50, t95 = pct(res["together"], 50), pct(res["together"], 95)
     print()
     print(f"Measure tab on a store of {rows:,} contribution rows (one run), Chromium {CHROMIUM}")
     print(f"{'figure':<52} {'measured':>12} {'target':>10}")
-    print(f"{'first render, from process start':<52} {res['from_start']:>10.2f} s {'':>10}")
-    print(f"{'first render, from server up':<52} {res['from_up']:>10.2f} s {'≤ 2 s':>10}")
+    first_start, first_up = float(np.median(res["from_start"])), float(np.median(res["from_up"]))
+    print(f"{f'first render, from process start (median of {args.starts})':<52} {first_start:>10.2f} s {'':>10}")
+    print(f"{f'first render, from server up (median of {args.starts})':<52} {first_up:>10.2f} s {'≤ 2 s':>10}")
     print(f"{'a second visitor: page open to rendered':<52} {res['second_visit']:>10.2f} s {'':>10}")
     print(f"{'filter change → charts updated, alone p50':<52} {a50:>9.0f} ms {'':>10}")
     print(f"{'filter change → charts updated, alone p95':<52} {a95:>9.0f} ms {'≤ 300 ms':>10}")
     print(f"{f'filter change → charts updated, {args.sessions} sessions p50':<52} {t50:>9.0f} ms {'':>10}")
     print(f"{f'filter change → charts updated, {args.sessions} sessions p95':<52} {t95:>9.0f} ms {'≤ 600 ms':>10}")
+    print(f"(first render from server up, each fresh start: {', '.join(f'{x:.2f}' for x in res['from_up'])} s; "
+          f"from process start: {', '.join(f'{x:.2f}' for x in res['from_start'])} s)")
     print("(timed in the page, from the select's change event to the frame drawn after the redraw; as Playwright")
     print(f" sees it, with its automation round trips: alone p50 / p95 {pct(res['alone_wall'], 50):.0f} / "
           f"{pct(res['alone_wall'], 95):.0f} ms, {args.sessions} sessions {pct(res['together_wall'], 50):.0f} / "
@@ -221,7 +239,7 @@ def main(argv: list[str] | None = None) -> None:
           f"{c['pages'] / (args.sessions * args.interactions) * 1000:.0f} ms a filter change), the rest Chromium's "
           f"other processes and the driver")
     print()
-    print(f"ratios to target: first render {res['from_up'] / 2:.2f}×, alone p95 {a95 / 300:.2f}×, "
+    print(f"ratios to target: first render {first_up / 2:.2f}×, alone p95 {a95 / 300:.2f}×, "
           f"{args.sessions} sessions p95 {t95 / 600:.2f}× (≤ 1 meets it)")
 
 
