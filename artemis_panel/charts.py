@@ -1,9 +1,12 @@
 """The Measure tab's charts: Bokeh figures made once per session and updated in place.
 
-Each chart owns its figure and ``ColumnDataSource``; ``update(frame, ...)`` replaces the source's
-data (a few dozen rows), so a filter change costs milliseconds instead of rebuilding plots. Hover
-tooltips show preformatted figures ($, k, M, %). The bars and the bubbles are selectable (tap, box
-select): their ``selected`` callbacks report the picked groups.
+Each chart owns its figure and ``ColumnDataSource``; a filter change replaces the source's data (a few
+dozen rows), so it costs milliseconds instead of rebuilding plots. A chart is drawn in two steps:
+``draw(frame, ...)``, a static method, works out everything the chart will show (its sources' columns, axis
+ranges and factors, title) from the data alone, touching no model, so it can run in any thread and its result
+can be kept with a shared answer and shown by every session that asks the same; ``show(drawing)`` sets the
+models from it. ``update(frame, ...)`` does both. Hover tooltips show preformatted figures ($, k, M, %). The bars
+and the bubbles are selectable (tap, box select): their ``selected`` callbacks report the picked groups.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ TIME_TOOLS = "xpan,xwheel_zoom,reset,save"
 # chart, and a cheap redraw (the browser measures every axis label again on each one; 94 rotated audience
 # names made a redraw several times slower). The rest stay in the table, which lists every group.
 MAX_CATEGORIES = 15
+MAX_BANDS = 12  # media groups stacked one by one over time; the rest are summed into "Other media"
 DAY_MS = 86_400_000.0
 
 
@@ -65,10 +69,9 @@ def _figure(tools: str = TOOLS, **kw) -> figure:
     return fig
 
 
-def _fit(rng: Range1d, *values, pad: float = 0.05, zero: bool = True) -> None:
-    """Set a range to span ``values`` (arrays; NaNs ignored) with ``pad`` of the span either side; with ``zero``
-    the span includes 0 (the baseline of bars and areas), not padded below it when all values are positive. Zoom's
-    reset returns to it."""
+def _span(*values, pad: float = 0.05, zero: bool = True) -> tuple[float, float]:
+    """The range spanning ``values`` (arrays; NaNs ignored) with ``pad`` of the span either side; with ``zero``
+    the span includes 0 (the baseline of bars and areas), not padded below it when all values are positive."""
     xs = np.concatenate([np.asarray(v, dtype=float).ravel() for v in values] or [np.zeros(0)])
     xs = xs[np.isfinite(xs)]
     if xs.size == 0:
@@ -82,7 +85,28 @@ def _fit(rng: Range1d, *values, pad: float = 0.05, zero: bool = True) -> None:
         hi = hi if zero and hi == 0.0 else hi + pad * span
         if hi <= lo:  # (nothing but zeros, or one value and no padding)
             lo, hi = (lo, lo + 1.0) if zero else (lo - 0.5 * span, hi + 0.5 * span)
+    return lo, hi
+
+
+def _set_range(rng: Range1d, span: tuple[float, float]) -> None:
+    """Set a range to ``span`` (from :func:`_span`); zoom's reset returns to it."""
+    lo, hi = span
     rng.update(start=lo, end=hi, reset_start=lo, reset_end=hi)
+
+
+def _fit(rng: Range1d, *values, pad: float = 0.05, zero: bool = True) -> None:
+    """Set a range to span ``values`` (see :func:`_span`)."""
+    _set_range(rng, _span(*values, pad=pad, zero=zero))
+
+
+def _frozen(data: dict) -> dict:
+    """A drawing's column data, its arrays made read-only: one drawing is shown by every session that asks the same
+    question, so no session's source may change it in place."""
+    for v in data.values():
+        for a in (v if isinstance(v, list) else [v]):
+            if isinstance(a, np.ndarray):
+                a.flags.writeable = False
+    return data
 
 
 class _Chart:
@@ -104,7 +128,6 @@ class StackedArea(_Chart):
         super().__init__(_figure(TIME_TOOLS, x_axis_type="datetime", title="Contributions over time"))
         self.bands = ColumnDataSource({"xs": [], "ys": [], "group": [], "color": [], "total": []})
         self.weeks = ColumnDataSource({"date": [], "top": [], "group": [], "value": []})
-        self.max_bands = 12  # media groups drawn one by one; the rest are summed into "Other media"
         bands = self.fig.patches("xs", "ys", source=self.bands, fill_color="color", line_color=None,
                                  fill_alpha=0.88, legend_field="group")
         dots = self.fig.scatter("date", "top", source=self.weeks, size=6, alpha=0)
@@ -121,44 +144,51 @@ class StackedArea(_Chart):
         self.fig.yaxis.axis_label = "Transactions"
 
     def update(self, over_time: pd.DataFrame, group_label: str, palette: dict[str, str]) -> None:
-        self.fig.title.text = f"Contributions over time by {group_label.lower()}"
+        self.show(self.draw(over_time, group_label, palette))
+
+    @staticmethod
+    def draw(over_time: pd.DataFrame, group_label: str, palette: dict[str, str]) -> dict:
+        """The stack: one band per group (media groups beyond ``MAX_BANDS`` summed into "Other media"), the weekly
+        points the hover reads, and the axes' ranges."""
+        title = f"Contributions over time by {group_label.lower()}"
         if over_time.empty:
-            self.bands.data = {k: [] for k in self.bands.data}
-            self.weeks.data = {k: [] for k in self.weeks.data}
-            self._say("No data for these filters")
-            return
-        self._say("")
+            return {"title": title, "message": "No data for these filters", "bands": None, "weeks": None}
         # (groupby + unstack: the same frame as pivot_table in a third of its time)
         wide = over_time.groupby(["date", "group"]).contribution.sum().unstack(fill_value=0.0)
         fixed = [g for g in FIXED_COLORS if g in wide.columns]
         media = (over_time[over_time.kind_group == "media"].groupby("group").contribution.sum()
                  .sort_values(ascending=False).index.tolist())
-        if len(media) > self.max_bands:  # a readable stack: the largest groups, then the rest together
-            rest = media[self.max_bands - 1:]
+        if len(media) > MAX_BANDS:  # a readable stack: the largest groups, then the rest together
+            rest = media[MAX_BANDS - 1:]
             wide["Other media"] = wide[rest].sum(axis=1)
-            media = media[:self.max_bands - 1] + ["Other media"]
+            media = media[:MAX_BANDS - 1] + ["Other media"]
         dates = pd.to_datetime(wide.index).to_numpy(dtype="datetime64[ms]").astype("int64").astype(float)
-        bottom = np.zeros(len(wide))
-        bands = {"xs": [], "ys": [], "group": [], "color": [], "total": []}
-        weeks = {"date": [], "top": [], "group": [], "value": []}
-        for g in fixed + media:
-            values = wide[g].to_numpy(dtype=float)
-            top = bottom + values
-            bands["xs"].append(np.concatenate([dates, dates[::-1]]))
-            bands["ys"].append(np.concatenate([top, bottom[::-1]]))
-            bands["group"].append(g)
-            bands["color"].append(palette.get(g, "#999999"))
-            bands["total"].append(f"{fmt.number(values.sum())} transactions")
-            weeks["date"].append(dates)
-            weeks["top"].append(top)
-            weeks["group"].extend([g] * len(dates))
-            weeks["value"].append(values)
-            bottom = top
-        self.bands.data = bands
-        self.weeks.data = {k: (v if k == "group" else np.concatenate(v)) for k, v in weeks.items()}
-        _fit(self.fig.x_range, dates, *([dates - 3.5 * DAY_MS, dates + 3.5 * DAY_MS] if len(dates) == 1 else []),
-             pad=0.0, zero=False)
-        _fit(self.fig.y_range, *bands["ys"])
+        order = fixed + media
+        values = wide[order].to_numpy(dtype=float).T  # (a row per band)
+        tops = np.cumsum(values, axis=0)
+        bottoms = tops - values
+        n = len(dates)
+        bands = {"xs": [np.concatenate([dates, dates[::-1]]) for _ in order],
+                 "ys": [np.concatenate([top, bottom[::-1]]) for top, bottom in zip(tops, bottoms)],
+                 "group": order, "color": [palette.get(g, "#999999") for g in order],
+                 "total": [f"{fmt.number(v)} transactions" for v in values.sum(axis=1)]}
+        weeks = {"date": np.tile(dates, len(order)), "top": tops.ravel(),
+                 "group": [g for g in order for _ in range(n)], "value": values.ravel()}
+        x = _span(dates, *([dates - 3.5 * DAY_MS, dates + 3.5 * DAY_MS] if n == 1 else []), pad=0.0, zero=False)
+        return {"title": title, "message": "", "bands": _frozen(bands), "weeks": _frozen(weeks), "x": x,
+                "y": _span(*bands["ys"])}
+
+    def show(self, drawing: dict) -> None:
+        self.fig.title.text = drawing["title"]
+        self._say(drawing["message"])
+        if drawing["bands"] is None:
+            self.bands.data = {k: [] for k in self.bands.data}
+            self.weeks.data = {k: [] for k in self.weeks.data}
+            return
+        self.bands.data = drawing["bands"]
+        self.weeks.data = drawing["weeks"]
+        _set_range(self.fig.x_range, drawing["x"])
+        _set_range(self.fig.y_range, drawing["y"])
 
 
 def fold_media_steps(steps: pd.DataFrame, most: int) -> pd.DataFrame:
@@ -190,23 +220,33 @@ class Waterfall(_Chart):
         self.fig.yaxis.axis_label = "Transactions"
 
     def update(self, steps: pd.DataFrame) -> None:
+        self.show(self.draw(steps))
+
+    @staticmethod
+    def draw(steps: pd.DataFrame) -> dict:
+        """The steps (the smallest media ones folded), their colours and hover texts, and the value axis's range."""
         if steps.empty:
-            self.source.data = {k: [] for k in self.source.data}
-            self.fig.x_range.factors = []
-            self._say("No data for these filters")
-            return
-        self._say("")
+            return {"message": "No data for these filters", "source": None, "factors": []}
         steps = fold_media_steps(steps, MAX_CATEGORIES)
         total = steps.value.iloc[-1]
-        _fit(self.fig.y_range, steps.start.fillna(0.0), steps.end.fillna(0.0))
-        self.fig.x_range.factors = steps.step.tolist()
-        self.source.data = {
-            "step": steps.step.tolist(),
-            "start": steps.start.fillna(0.0).tolist(), "end": steps.end.fillna(0.0).tolist(),
+        start, end = steps.start.fillna(0.0).to_numpy(dtype=float), steps.end.fillna(0.0).to_numpy(dtype=float)
+        names = steps.step.tolist()
+        return {"message": "", "factors": names, "y": _span(start, end), "source": {
+            "step": names, "start": start.tolist(), "end": end.tolist(),
             "color": [KIND_COLORS.get(k, "#2f6fdf") for k in steps.kind],
             "value": [fmt.number(v) for v in steps.value],
             "share": [fmt.percent(v / total) if total else "–" for v in steps.value],
-        }
+        }}
+
+    def show(self, drawing: dict) -> None:
+        self._say(drawing["message"])
+        if drawing["source"] is None:
+            self.source.data = {k: [] for k in self.source.data}
+            self.fig.x_range.factors = []
+            return
+        _set_range(self.fig.y_range, drawing["y"])
+        self.fig.x_range.factors = drawing["factors"]
+        self.source.data = drawing["source"]
 
 
 class _Selectable(_Chart):
@@ -258,24 +298,34 @@ class IntervalBars(_Selectable):
         self.fig.yaxis.axis_label = "Incremental transactions"
 
     def update(self, intervals: pd.DataFrame, group_label: str, palette: dict[str, str]) -> None:
+        self.show(self.draw(intervals, group_label, palette))
+
+    @staticmethod
+    def draw(intervals: pd.DataFrame, group_label: str, palette: dict[str, str]) -> dict:
+        """The largest groups' bars with their intervals and hover texts, and the value axis's range."""
         title = f"Incremental transactions by {group_label.lower()} (94% interval)"
         if len(intervals) > MAX_CATEGORIES:  # (the store orders them largest first)
             title += f" · largest {MAX_CATEGORIES} of {len(intervals)}, all in the table"
             intervals = intervals.iloc[:MAX_CATEGORIES]
-        self.fig.title.text = title
-        self._say("" if not intervals.empty else "No media in these filters")
-        _fit(self.fig.y_range, intervals.contribution, intervals.lo, intervals.hi)
-        self.fig.x_range.factors = intervals.group.tolist()
-        self._set({
-            "group": intervals.group.tolist(),
-            "contribution": intervals.contribution.tolist(),
-            "lo": intervals.lo.tolist(), "hi": intervals.hi.tolist(),
-            "color": [palette.get(g, "#2f6fdf") for g in intervals.group],
-            "value": [fmt.number(v) for v in intervals.contribution],
-            "interval": [f"{fmt.number(a)} – {fmt.number(b)}" + (" (approx.)" if ap else "")
-                         for a, b, ap in zip(intervals.lo, intervals.hi, intervals.approximate)],
-            "spend": [fmt.money(v) for v in intervals.spend],
-        })
+        groups = intervals.group.tolist()
+        return {"title": title, "message": "" if not intervals.empty else "No media in these filters",
+                "y": _span(intervals.contribution, intervals.lo, intervals.hi), "factors": groups, "source": {
+                    "group": groups,
+                    "contribution": intervals.contribution.tolist(),
+                    "lo": intervals.lo.tolist(), "hi": intervals.hi.tolist(),
+                    "color": [palette.get(g, "#2f6fdf") for g in groups],
+                    "value": [fmt.number(v) for v in intervals.contribution],
+                    "interval": [f"{fmt.number(a)} – {fmt.number(b)}" + (" (approx.)" if ap else "")
+                                 for a, b, ap in zip(intervals.lo, intervals.hi, intervals.approximate)],
+                    "spend": [fmt.money(v) for v in intervals.spend],
+                }}
+
+    def show(self, drawing: dict) -> None:
+        self.fig.title.text = drawing["title"]
+        self._say(drawing["message"])
+        _set_range(self.fig.y_range, drawing["y"])
+        self.fig.x_range.factors = drawing["factors"]
+        self._set(drawing["source"])
 
 
 class Bubbles(_Selectable):
@@ -325,15 +375,30 @@ class Bubbles(_Selectable):
 
     def update(self, drivers: pd.DataFrame, prior: pd.DataFrame | None, group_label: str,
                palette: dict[str, str]) -> None:
+        self.show(self.draw(drivers, prior, group_label, palette))
+
+    @classmethod
+    def draw(cls, drivers: pd.DataFrame, prior: pd.DataFrame | None, group_label: str,
+             palette: dict[str, str]) -> dict:
+        """This period's bubbles and (with ``prior``) the prior year's, and the axes' ranges."""
         d = drivers.dropna(subset=["efficiency", "effectiveness"]).reset_index(drop=True)
         p = (prior.dropna(subset=["efficiency", "effectiveness"]).reset_index(drop=True)
              if prior is not None else drivers.iloc[0:0])
         top = max([float(x.spend.max()) for x in (d, p) if not x.empty] or [0.0])
-        self.fig.title.text = (f"Driver performance by {group_label.lower()}"
-                               + (" · prior year dashed" if prior is not None else ""))
-        self._say("" if not d.empty else "No group has both spend per incremental transaction and impressions")
-        # (room for the largest bubbles, up to 48 px across, at the edges)
-        _fit(self.fig.x_range, d.efficiency, p.efficiency, pad=0.12, zero=False)
-        _fit(self.fig.y_range, d.effectiveness, p.effectiveness, pad=0.12, zero=False)
-        self.prior.data = self._rows(p, "prior year", top, palette)
-        self._set(self._rows(d, "this period", top, palette))
+        return {
+            "title": f"Driver performance by {group_label.lower()}" + (" · prior year dashed" if prior is not None
+                                                                       else ""),
+            "message": "" if not d.empty else "No group has both spend per incremental transaction and impressions",
+            # (room for the largest bubbles, up to 48 px across, at the edges)
+            "x": _span(d.efficiency, p.efficiency, pad=0.12, zero=False),
+            "y": _span(d.effectiveness, p.effectiveness, pad=0.12, zero=False),
+            "prior": cls._rows(p, "prior year", top, palette), "source": cls._rows(d, "this period", top, palette),
+        }
+
+    def show(self, drawing: dict) -> None:
+        self.fig.title.text = drawing["title"]
+        self._say(drawing["message"])
+        _set_range(self.fig.x_range, drawing["x"])
+        _set_range(self.fig.y_range, drawing["y"])
+        self.prior.data = drawing["prior"]
+        self._set(drawing["source"])

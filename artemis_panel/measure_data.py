@@ -47,6 +47,8 @@ class MeasureData:
     drivers: pd.DataFrame  # group, spend, impressions, contribution, efficiency, effectiveness
     drivers_prior: pd.DataFrame  # the same for the same weeks a year earlier
     selection: list[str] = field(default_factory=list)
+    # what has been worked out from this data, by key (see ``kept``); not a field a copy takes along
+    _kept: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def empty_of(cls, group_by: str) -> "MeasureData":
@@ -73,6 +75,15 @@ class MeasureData:
     @property
     def empty(self) -> bool:
         return self.over_time.empty
+
+    def kept(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """``compute()``, worked out once per ``key`` for this data: an answer is shared by every session that asks
+        the same, and so is what is kept with it (the charts' drawings, say). Any thread may ask; two asking at once
+        may both compute, and one result is kept. What it gives is shared: never change it in place."""
+        try:
+            return self._kept[key]
+        except KeyError:
+            return self._kept.setdefault(key, compute())
 
 
 ANSWERS_KEPT = 64  # Measure answers kept per store file (each a few hundred kB at most: 94 groups × 156 weeks)

@@ -40,6 +40,9 @@ _TITLES = {"group": "Group", "contribution": "Incremental", "lo": "94% low", "hi
            "contribution_prior": "Incremental PY", "change_pct": "Δ vs PY %"}
 
 
+_NO_RUN = '<div class="kpi-empty">No run in the store for this brand. Run <code>artemis sync</code>.</div>'
+
+
 class MeasureView(pn.viewable.Viewer):
     """What each group contributed for the session's filters. Queries run off the event loop (in a
     worker thread) with the tab's loading indicator on; a failed query shows a notification and
@@ -54,7 +57,7 @@ class MeasureView(pn.viewable.Viewer):
         self._shown: MeasureData | None = None
         self._token = 0
         self._origin: str | None = None  # the chart the current selection was made in
-        self._palette: dict[str, str] = {}
+        self._selected: tuple | None = None  # (answer, selection, what select() made of them), the latest
         self._kpis = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["kpi-row"],
                                  stylesheets=[stylesheet()])
         self._area_chart, self._waterfall_chart = charts.StackedArea(), charts.Waterfall()
@@ -114,7 +117,11 @@ class MeasureView(pn.viewable.Viewer):
         s = self.state
         if not s.run_id:
             return None
-        return load_measure(s.reader, s.run_id, s.group_by, s.filters())
+        data = load_measure(s.reader, s.run_id, s.group_by, s.filters())
+        # Drawn here too, off the event loop: the redraw there then only shows the drawing. A drawing is kept with
+        # its answer, and answers are shared, so a session asking what another asked before is drawn nothing anew.
+        self._drawing(data, self._select(data))
+        return data
 
     def reload(self) -> None:
         """Ask the store and redraw, in this thread."""
@@ -170,8 +177,6 @@ class MeasureView(pn.viewable.Viewer):
     def _loaded(self, data: MeasureData | None) -> None:
         self._data = data
         if data is not None:
-            groups = data.groups + [g for g in data.over_time.group.unique() if g not in data.groups]
-            self._palette = charts.colors(["Baseline", "Controls", "Holidays", *groups])
             keep = [g for g in self.state.selection if g in set(data.groups)]
             if keep != list(self.state.selection):
                 self._origin = None
@@ -199,23 +204,51 @@ class MeasureView(pn.viewable.Viewer):
         with hold(pn.state.curdoc):
             self._draw_now(skip)
 
-    def _draw_now(self, skip: str | None) -> None:
-        data = self._data
+    def _select(self, data: MeasureData) -> MeasureData:
+        """What the session's selection leaves of ``data`` (the answer itself when nothing is selected), made once
+        per answer and selection."""
+        selection = tuple(self.state.selection)
+        last = self._selected
+        if last is not None and last[0] is data and last[1] == selection:
+            return last[2]
+        shown = select(data, selection)
+        self._selected = (data, selection, shown)
+        return shown
+
+    def _drawing(self, data: MeasureData, shown: MeasureData) -> dict:
+        """Everything the charts and cards will show of ``shown`` (``data`` with the selection applied), worked out
+        once and kept with it (see ``MeasureData.kept``); colours by group from the whole answer, so a group keeps
+        its colour when others are selected away."""
         s = self.state
-        if data is None:
-            kpis = '<div class="kpi-empty">No run in the store for this brand. Run <code>artemis sync</code>.</div>'
-            data = MeasureData.empty_of(s.group_by)
-        else:
-            kpis = self._kpi_html(data)
-        shown = select(data, s.selection)
+        label, prior = s.group_label, s.prior_year
+
+        def palette() -> dict[str, str]:
+            groups = data.groups + [g for g in data.over_time.group.unique() if g not in data.groups]
+            return charts.colors(["Baseline", "Controls", "Holidays", *groups])
+
+        def draw() -> dict:
+            colors = data.kept("palette", palette)
+            return {"area": charts.StackedArea.draw(shown.over_time, label, colors),
+                    "waterfall": charts.Waterfall.draw(shown.waterfall),
+                    "bars": charts.IntervalBars.draw(shown.intervals, label, colors),
+                    "bubbles": charts.Bubbles.draw(shown.drivers, shown.drivers_prior if prior else None, label,
+                                                   colors),
+                    "kpis": self._kpi_html(shown) if shown.kpis else _NO_RUN}
+
+        return shown.kept(("drawing", label, prior), draw)
+
+    def _draw_now(self, skip: str | None) -> None:
+        s = self.state
+        data = self._data if self._data is not None else MeasureData.empty_of(s.group_by)
+        shown = self._select(data)
+        drawing = self._drawing(data, shown)
         label = s.group_label
-        self._area_chart.update(shown.over_time, label, self._palette)
-        self._waterfall_chart.update(shown.waterfall)
+        self._area_chart.show(drawing["area"])
+        self._waterfall_chart.show(drawing["waterfall"])
         if skip != "bars":
-            self._bars_chart.update(shown.intervals, label, self._palette)
+            self._bars_chart.show(drawing["bars"])
         if skip != "bubbles":
-            self._bubbles_chart.update(shown.drivers, shown.drivers_prior if s.prior_year else None, label,
-                                       self._palette)
+            self._bubbles_chart.show(drawing["bubbles"])
         self._table.value = shown.table_frame.copy()  # (a copy: the table widget's own, the answer stays shared)
         self._download.filename = f"artemis-measure-{s.run_id}-{s.group_by}.csv".replace(":", "-")
         self._clear.disabled = not s.selection
@@ -226,7 +259,7 @@ class MeasureView(pn.viewable.Viewer):
         # Last, and as one change: the cards and the status marker. The browser lays the whole page out again when
         # an HTML pane changes; after every chart's new data it is the one layout the redraw needs (each HTML
         # change, and each chart whose size changed after it, cost one more).
-        self._kpis.object = kpis + self._status_html()
+        self._kpis.object = drawing["kpis"] + self._status_html()
 
     def _status_html(self) -> str:
         """A hidden marker saying what is drawn (tests and benchmarks read it; users never see it)."""

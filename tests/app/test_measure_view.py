@@ -66,3 +66,34 @@ def test_a_failing_query_keeps_the_charts_and_says_why(view, state, monkeypatch)
     state.group_by = "pillar"
     assert "disk gone" in view._note.object
     assert view._bars_chart.source.data["group"] == before
+
+
+def test_a_session_asking_what_another_asked_is_shown_the_same_drawing_not_a_new_one(view, state, monkeypatch):
+    """The charts' drawing of an answer is kept with it: a second session with the same filters shows the same
+    charts without drawing them again; a new question is drawn; nobody can change a kept drawing in place."""
+    from artemis_panel import charts
+    from artemis_panel.state import AppState
+
+    drawn = []
+    for chart in (charts.StackedArea, charts.Waterfall, charts.IntervalBars, charts.Bubbles):
+        original = chart.__dict__["draw"].__func__
+
+        def counting(*args, _original=original, _chart=chart):
+            drawn.append(_chart.__name__)
+            return _original(*args)
+
+        monkeypatch.setattr(chart, "draw", classmethod(counting) if chart is charts.Bubbles else staticmethod(counting))
+    other = MeasureView(state=AppState(state.reader))
+    other.show()
+    assert drawn == []
+    for mine, theirs in [(view._area_chart.bands, other._area_chart.bands), (view._bars_chart.source,
+                                                                              other._bars_chart.source)]:
+        assert theirs.data["group"] == mine.data["group"]
+    assert other._kpis.object.split('<span class="measure-status"')[0] == \
+        view._kpis.object.split('<span class="measure-status"')[0]
+    ys = other._area_chart.bands.data["ys"][0]
+    with pytest.raises(ValueError):
+        ys[0] = 0.0  # (read-only: shared with the first session)
+    other.state.group_by = "pillar"
+    assert sorted(drawn) == ["Bubbles", "IntervalBars", "StackedArea", "Waterfall"]
+    assert view._bars_chart.source.data["group"] != other._bars_chart.source.data["group"]
