@@ -159,7 +159,8 @@ def test_a_redraw_reaches_the_browser_as_one_message(browser, app_url):
 
 
 def test_the_table_shows_whole_group_names(page, rows):
-    """Grouped by variable (the longest names), every group name in the table is shown whole, not cut off."""
+    """Grouped by variable (the longest names), every group name in the table is shown whole, not cut off, and no
+    cell's text is cut at the top or bottom by the rows' fixed height."""
     n = int(status(page)["renders"])
     page.locator(".f-group-by select").select_option(label="Variable")
     wait_renders(page, n + 1)
@@ -167,6 +168,9 @@ def test_the_table_shows_whole_group_names(page, rows):
     shown = cells.evaluate_all("els => els.map(e => [e.innerText.trim(), e.scrollWidth <= e.clientWidth])")
     assert [name for name, _ in shown] == ranked(last_weeks(rows, 52), "variable")[:len(shown)]
     assert [name for name, whole in shown if not whole] == []
+    every = page.locator(".measure-table .tabulator-row .tabulator-cell")
+    cut = every.evaluate_all("els => els.filter(e => e.scrollHeight > e.clientHeight).map(e => e.innerText)")
+    assert every.count() > 20 and cut == []
 
 
 def test_choosing_a_channel_filters_the_table(page, rows):
