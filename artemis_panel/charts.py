@@ -56,7 +56,7 @@ def colors(groups: list[str]) -> dict[str, str]:
 
 
 def _figure(tools: str = TOOLS, **kw) -> figure:
-    """A chart's figure. Its numeric axes have explicit ranges, set from the data on each update (:func:`_fit`):
+    """A chart's figure. Its numeric axes have explicit ranges, set from the data on each update (:func:`_span`):
     the browser then knows every axis's extent when it lays the page out once after a redraw, where ranges it
     worked out itself while painting changed the axes' size and made it lay the whole page out again, chart
     by chart."""
@@ -92,11 +92,6 @@ def _set_range(rng: Range1d, span: tuple[float, float]) -> None:
     """Set a range to ``span`` (from :func:`_span`); zoom's reset returns to it."""
     lo, hi = span
     rng.update(start=lo, end=hi, reset_start=lo, reset_end=hi)
-
-
-def _fit(rng: Range1d, *values, pad: float = 0.05, zero: bool = True) -> None:
-    """Set a range to span ``values`` (see :func:`_span`)."""
-    _set_range(rng, _span(*values, pad=pad, zero=zero))
 
 
 def _frozen(data: dict) -> dict:

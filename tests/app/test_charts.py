@@ -79,13 +79,17 @@ def test_the_axes_span_the_data_drawn():
     from bokeh.models import Range1d
 
     r = Range1d()
-    charts._fit(r, [0.0, 120.0, 80.0])  # bars from zero: nothing below it, 5% above the tallest
+
+    def fit(*values, **kw):
+        charts._set_range(r, charts._span(*values, **kw))
+
+    fit([0.0, 120.0, 80.0])  # bars from zero: nothing below it, 5% above the tallest
     assert (r.start, r.end) == (0.0, pytest.approx(126.0)) and (r.reset_start, r.reset_end) == (r.start, r.end)
-    charts._fit(r, [-20.0, 80.0], [np.nan])  # a negative step: room both sides
+    fit([-20.0, 80.0], [np.nan])  # a negative step: room both sides
     assert (r.start, r.end) == (pytest.approx(-25.0), pytest.approx(85.0))
-    charts._fit(r, [0.0, 0.0])  # nothing but zeros: still a range
+    fit([0.0, 0.0])  # nothing but zeros: still a range
     assert r.end > r.start == 0.0
-    charts._fit(r, [2.0, 4.0], pad=0.5, zero=False)
+    fit([2.0, 4.0], pad=0.5, zero=False)
     assert (r.start, r.end) == (pytest.approx(1.0), pytest.approx(5.0))
 
 
