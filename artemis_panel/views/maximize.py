@@ -90,6 +90,7 @@ class MaximizeView(PlanView):
             pn.Row(self._name, self._save, self._to_forecast, pn.Spacer(), self._download, sizing_mode="stretch_width"),
             self._note, self._status, sizing_mode="stretch_width")
         self._init_engine(self._layout, "Maximize")
+        self._inputs_ready(False)
         self._mode.param.watch(self._mode_changed, "value")
         self._start.param.watch(lambda _e: self._period_changed(), "value")
         self._weeks.param.watch(lambda _e: self._period_changed(), "value")
@@ -103,6 +104,16 @@ class MaximizeView(PlanView):
         self._setting = False
 
     # ------------------------------------------------------------------ run, period, inputs
+    def _inputs_ready(self, ready: bool) -> None:
+        """The budget, the goal and the buttons that solve, usable only once the run's engine is in: the engine's
+        arrival sets the budget to the period's current spend, which would replace a budget typed while it loaded."""
+        for w in (self._budget, self._goal, self._go, self._sweep_button):
+            w.disabled = not ready
+
+    def open_run(self) -> None:
+        self._inputs_ready(False)
+        super().open_run()
+
     def _engine_gone(self) -> None:
         self.problem = self.allocation = None
         self._bounds.value = None
@@ -119,6 +130,7 @@ class MaximizeView(PlanView):
         if self._curve_var.value not in engine.media:
             self._curve_var.value = engine.media[0] if engine.media else None
         self._period_changed()
+        self._inputs_ready(True)
 
     def _period_changed(self) -> None:
         if self._setting or self.engine is None or self._start.value is None:

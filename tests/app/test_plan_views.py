@@ -158,6 +158,27 @@ def maximize(plan_state):
     return view
 
 
+def test_maximize_takes_a_budget_only_once_the_runs_engine_is_in(plan_state, monkeypatch):
+    """While the run's engine loads, the budget and the solve buttons are disabled: the engine's arrival sets the
+    budget to the period's current spend, which would replace what the user had typed meanwhile."""
+    from artemis_panel.views.maximize import MaximizeView
+
+    state, path = plan_state
+    view = MaximizeView(state=state, store_path=path)
+    inputs = [view._budget, view._goal, view._go, view._sweep_button]
+    assert all(w.disabled for w in inputs)  # (not shown yet: no engine)
+    loading = []
+    monkeypatch.setattr(view._bg, "run", lambda work, done, failed=None: loading.append((work, done)))
+    view.show()
+    assert all(w.disabled for w in inputs) and len(loading) == 1
+    work, done = loading.pop()
+    done(work())  # the engine is in
+    assert not any(w.disabled for w in inputs)
+    assert view._budget.value == pytest.approx(float(view.problem.reference.sum()), abs=0.01)
+    view.open_run()  # (as when the session's run changes)
+    assert all(w.disabled for w in inputs)
+
+
 def test_maximize_splits_the_budget_and_beats_the_current_split(maximize):
     maximize._budget.value = 50_000_000.0
     maximize.optimise()
