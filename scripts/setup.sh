@@ -18,14 +18,17 @@ fi
 # (the interpreter itself, not pyenv's shim: uv took a venv made from it for another Python than the shim's path
 # asked for, and removed and made it again on every run, reinstalling every package)
 PY=$(python3.12 -c 'import sys; print(sys.executable)' 2>/dev/null || true)
-"$UV" sync --locked ${PY:+--python "$PY"} --quiet
 # Compiled bytecode for every installed module, once per lock file: uv installs none, and where Python is told not to
 # write it (PYTHONDONTWRITEBYTECODE, as on some CI machines) every process compiled every module it imported, each
 # time: about 8 s of each `panel serve` start (up in 4.8 s instead of 12 s), and of each command the tests run.
 stamp=".venv/.bytecode-$(cksum < uv.lock | cut -d' ' -f1)"
+compile=""
 if [ ! -f "$stamp" ]; then
-  echo "setup: compiling the environment's bytecode (once per uv.lock, about a minute) ..." >&2
-  "$UV" sync --locked ${PY:+--python "$PY"} --quiet --compile-bytecode
+  echo "setup: installing and compiling the environment's bytecode (once per uv.lock, a minute or two) ..." >&2
+  compile="--compile-bytecode"
+fi
+"$UV" sync --locked ${PY:+--python "$PY"} --quiet $compile
+if [ -n "$compile" ]; then
   rm -f .venv/.bytecode-*
   touch "$stamp"
 fi
